@@ -1,0 +1,213 @@
+"""Fold-in: a user vector for someone who was not in training, from fixed item-side state.
+
+Everything here is numpy only (no torch), pure, and shared by the app (one visitor) and by the
+``users`` evaluation protocol (held-out users), so what is measured is what the app runs.
+
+Methods (``FoldIn.method``):
+
+- ``"ridge"`` (biased MF): with item factors ``q_i``, item biases ``b_i`` and global mean ``mu``,
+  solve ``min_{x, b_u} sum_i (r_i - mu - b_i - b_u - x.q_i)^2 + reg (|x|^2 + b_u^2)`` in closed form.
+  Scores are predicted ratings ``mu + b_i + b_u + x.q_i``.
+- ``"confidence"`` (iALS, BPR): the iALS user step (Hu, Koren & Volinsky 2008; Rendle et al. 2022).
+  Every rated item gets weight ``alpha`` and target 1 if its rating is at least ``threshold`` (a
+  positive), else target 0 (a confident negative); every other item has weight ``unobserved_weight``
+  and target 0. Solve ``(w0 G + sum_i (alpha - w0) q_i q_i^T + lam I) x = alpha sum_{i positive} q_i``
+  with the Gramian ``G = Q^T Q`` and ``lam = reg * (n_rated + w0 n_items) ** reg_exponent``.
+  Scores are ``x.q_i + b_i`` (``b_i`` is zero for iALS).
+- ``"item_similarity"`` (item-kNN, EASE): the user's 0/1 positive vector times the item-item weight
+  matrix; no user vector.
+- ``"popularity"``: the item's number of positive ratings; every visitor gets the same list.
+- ``"neumf"``: a few gradient steps on the user's GMF and MLP embeddings with the network frozen
+  (numpy forward and backward in :mod:`recsys._neumf_numpy`); ``network`` holds the weights.
+
+An empty profile, or one whose ratings carry no signal, falls back to popularity and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import ConfigError
+
+__all__ = ["FoldIn", "FoldInResult", "METHODS"]
+
+METHODS = ("ridge", "confidence", "item_similarity", "popularity", "neumf")
+
+
+@dataclass(frozen=True)
+class FoldInResult:
+    """What folding in one profile gives.
+
+    ``user_vector`` is (d,) float32 (None for methods without one), ``user_bias`` a float (ridge
+    only), ``scores`` (n_items,) float32 over every item, and ``fallback`` a human-readable reason
+    when popularity was used instead of the profile (None otherwise).
+    """
+
+    user_vector: np.ndarray | None
+    scores: np.ndarray
+    user_bias: float = 0.0
+    fallback: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class FoldIn:
+    """Item-side state that folds in new users; what an artifact stores besides the items table.
+
+    Arrays: ``item_factors`` (n_items, d) float32, ``item_bias`` (n_items,) float32,
+    ``similarity`` (n_items, n_items) sparse or dense float32, ``popularity`` (n_items,) float32.
+    ``params`` holds the method's scalars (reg, alpha, unobserved_weight, reg_exponent,
+    threshold, global_mean); missing ones take the defaults below.
+    """
+
+    method: str
+    popularity: np.ndarray
+    item_factors: np.ndarray | None = None
+    item_bias: np.ndarray | None = None
+    similarity: sp.csr_matrix | np.ndarray | None = None
+    network: dict[str, np.ndarray] | None = None
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(f"unknown fold-in method {self.method!r}; expected one of {METHODS}")
+        needs_factors = self.method in ("ridge", "confidence")
+        if needs_factors and self.item_factors is None:
+            raise ConfigError(f"fold-in method {self.method!r} needs item_factors")
+        if self.method == "item_similarity" and self.similarity is None:
+            raise ConfigError("fold-in method 'item_similarity' needs a similarity matrix")
+        if self.method == "neumf" and self.network is None:
+            raise ConfigError("fold-in method 'neumf' needs the network weights")
+
+    # -- scalars with their defaults ------------------------------------------------------------
+    def _p(self, name: str) -> float:
+        defaults = {
+            "reg": 0.1,
+            "alpha": 1.0,
+            "unobserved_weight": 0.1,
+            "reg_exponent": 0.0,
+            "threshold": 4.0,
+            "global_mean": 0.0,
+        }
+        return float(self.params.get(name, defaults[name]))
+
+    @property
+    def n_items(self) -> int:
+        return len(self.popularity)
+
+    @cached_property
+    def gramian(self) -> np.ndarray:
+        """``Q^T Q`` (d, d) in float64, computed once per FoldIn."""
+        q = self.item_factors.astype(np.float64)
+        return q.T @ q
+
+    def _bias(self) -> np.ndarray:
+        if self.item_bias is None:
+            return np.zeros(self.n_items, np.float32)
+        return self.item_bias
+
+    def popularity_scores(self) -> np.ndarray:
+        """log(1 + positive count) per item: the fallback ranking."""
+        return np.log1p(self.popularity).astype(np.float32)
+
+    # -- the solves -----------------------------------------------------------------------------
+    def _solve_ridge(self, codes: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, float]:
+        q = self.item_factors[codes].astype(np.float64)
+        target = ratings - self._p("global_mean") - self._bias()[codes]
+        feats = np.hstack([q, np.ones((len(codes), 1))])  # last column learns the user bias
+        a = feats.T @ feats + self._p("reg") * np.eye(feats.shape[1])
+        z = np.linalg.solve(a, feats.T @ target)
+        return z[:-1], float(z[-1])
+
+    def _confidence_system(
+        self, codes: np.ndarray, ratings: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The (d, d) matrix and (d,) right-hand side of the iALS user step."""
+        alpha, w0 = self._p("alpha"), self._p("unobserved_weight")
+        q = self.item_factors[codes].astype(np.float64)
+        positive = ratings >= self._p("threshold")
+        lam = self._p("reg") * (len(codes) + w0 * self.n_items) ** self._p("reg_exponent")
+        a = w0 * self.gramian + (alpha - w0) * (q.T @ q) + lam * np.eye(q.shape[1])
+        b = alpha * q[positive].sum(axis=0)
+        return a, b
+
+    def fold_in(self, item_codes: np.ndarray, ratings: np.ndarray) -> FoldInResult:
+        """Fold in one profile.
+
+        Args:
+            item_codes: (n,) int item codes the user rated (unique, all known).
+            ratings: (n,) ratings on the dataset's scale, aligned with ``item_codes``.
+        """
+        codes = np.asarray(item_codes, dtype=np.int64)
+        ratings = np.asarray(ratings, dtype=np.float64)
+        if len(codes) == 0:
+            return FoldInResult(None, self.popularity_scores(), fallback="no ratings yet")
+        if self.method == "popularity":
+            return FoldInResult(None, self.popularity_scores())
+        positive = ratings >= self._p("threshold")
+        if self.method == "ridge":
+            x, bu = self._solve_ridge(codes, ratings)
+            scores = self.item_factors @ x.astype(np.float32) + self._bias() + bu
+            scores = scores + self._p("global_mean")
+            return FoldInResult(x.astype(np.float32), scores.astype(np.float32), user_bias=bu)
+        if not positive.any():
+            return FoldInResult(
+                None,
+                self.popularity_scores(),
+                fallback=f"no rating at or above {self._p('threshold'):g} stars yet",
+            )
+        if self.method == "neumf":
+            from ._neumf_numpy import fold_in_neumf
+
+            x, scores = fold_in_neumf(self.network, self.params, codes, ratings)
+            return FoldInResult(x.astype(np.float32), scores.astype(np.float32))
+        if self.method == "confidence":
+            a, b = self._confidence_system(codes, ratings)
+            x = np.linalg.solve(a, b).astype(np.float32)
+            scores = self.item_factors @ x + self._bias()
+            return FoldInResult(x, scores.astype(np.float32))
+        # item_similarity: the positive row vector times the weight matrix.
+        pos = codes[positive]
+        sim = self.similarity
+        rows = sim[pos]
+        scores = np.asarray(rows.sum(axis=0)).ravel().astype(np.float32)
+        return FoldInResult(None, scores)
+
+    def contributions(
+        self, item_codes: np.ndarray, ratings: np.ndarray, target_codes: np.ndarray
+    ) -> np.ndarray:
+        """How much each rated item adds to each target item's score: (n_targets, n_rated).
+
+        For the linear solves the user vector is ``x = A^-1 sum_j c_j y_j q_j``, so the score of
+        item ``t`` splits exactly into terms ``c_j y_j q_t^T A^-1 q_j`` (the explanation used by
+        the ``implicit`` library). For item similarity the term is ``W[j, t]`` for positives.
+        Biases and the ridge user bias are not attributed. Used for "because you liked ...".
+        """
+        codes = np.asarray(item_codes, dtype=np.int64)
+        ratings = np.asarray(ratings, dtype=np.float64)
+        targets = np.asarray(target_codes, dtype=np.int64)
+        out = np.zeros((len(targets), len(codes)), np.float32)
+        if len(codes) == 0 or self.method in ("popularity", "neumf"):
+            return out  # NeuMF scores are not additive over rated items
+        positive = ratings >= self._p("threshold")
+        if self.method == "item_similarity":
+            w = self.similarity[codes[positive]]
+            w = w.toarray() if sp.issparse(w) else np.asarray(w)
+            out[:, positive] = w[:, targets].T
+            return out
+        q = self.item_factors[codes].astype(np.float64)
+        qt = self.item_factors[targets].astype(np.float64)
+        if self.method == "ridge":
+            feats = np.hstack([q, np.ones((len(codes), 1))])
+            a = feats.T @ feats + self._p("reg") * np.eye(feats.shape[1])
+            target = ratings - self._p("global_mean") - self._bias()[codes]
+            a_inv_f = np.linalg.solve(a, feats.T)  # (d+1, n)
+            qt1 = np.hstack([qt, np.zeros((len(targets), 1))])
+            return (qt1 @ a_inv_f * target[None, :]).astype(np.float32)
+        a, _ = self._confidence_system(codes, ratings)
+        a_inv_q = np.linalg.solve(a, q.T)  # (d, n)
+        weights = np.where(positive, self._p("alpha"), 0.0)
+        return (qt @ a_inv_q * weights[None, :]).astype(np.float32)

@@ -1,0 +1,125 @@
+"""The one interface every model implements.
+
+A model is configured by a dataclass of hyper-parameters (``Config``), trained by :meth:`fit`
+on :class:`~recsys.data.Interactions`, scores known users with :meth:`score`, and hands the app
+and the ``users`` protocol a numpy :class:`~recsys.foldin.FoldIn` for new users. Runtime options
+(seed, device, progress, callback) are arguments to ``fit``, not configuration.
+
+Adding a model: one new file in ``recsys/models/`` with a ``Config`` dataclass and a subclass of
+:class:`Recommender`, plus one line in ``recsys/models/__init__.py``'s ``MODELS``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..data import Interactions
+from ..errors import ConfigError
+from ..foldin import FoldIn
+
+__all__ = ["Recommender", "EpochCallback", "FitContext"]
+
+# callback(epoch, metrics) -> None; metrics holds e.g. {"loss": 0.41, "ndcg@10": 0.12}.
+EpochCallback = Callable[[int, dict[str, float]], None]
+
+
+@dataclasses.dataclass
+class FitContext:
+    """Runtime options of one ``fit`` call (never part of the saved configuration).
+
+    ``checkpoint_dir``: where iterative models save a checkpoint after each epoch and, with
+    ``resume=True``, continue from the last one found there.
+    """
+
+    seed: int = 0
+    device: str = "auto"
+    show_progress: bool = False
+    callback: EpochCallback | None = None
+    valid: Interactions | None = None
+    checkpoint_dir: str | None = None
+    resume: bool = False
+
+
+class Recommender(ABC):
+    """Base class: ``fit(...) -> self``, ``score(users)``, ``fold_in_state()``; subclasses write ``_fit``.
+
+    Subclasses set ``name`` (the registry key), ``Config`` (a dataclass) and ``kind``:
+    ``"implicit"`` models treat every training interaction as a positive (the protocol filters
+    by threshold before ``fit``); ``"explicit"`` models fit the rating values.
+    """
+
+    name: ClassVar[str]
+    kind: ClassVar[str] = "implicit"
+    Config: ClassVar[type]
+
+    def __init__(self, config: Any | None = None, **overrides: Any):
+        cfg = config if config is not None else self.Config()
+        if overrides:
+            known = {f.name for f in dataclasses.fields(self.Config)}
+            unknown = sorted(set(overrides) - known)
+            if unknown:
+                raise ConfigError(
+                    f"{self.name} has no hyper-parameter(s) {unknown}; known: {sorted(known)}"
+                )
+            cfg = dataclasses.replace(cfg, **overrides)
+        self.config = cfg
+        self.n_users = 0
+        self.n_items = 0
+        # Per-epoch training log: list of {"epoch": int, "loss": float, <valid metric>: float}.
+        self.history: list[dict[str, float]] = []
+
+    # -- training ---------------------------------------------------------------------------------
+    def fit(
+        self,
+        train: Interactions,
+        *,
+        valid: Interactions | None = None,
+        seed: int = 0,
+        device: str = "auto",
+        show_progress: bool = False,
+        callback: EpochCallback | None = None,
+        checkpoint_dir: str | None = None,
+        resume: bool = False,
+    ) -> Recommender:
+        """Learn from ``train``; returns self.
+
+        ``valid`` (positives held out of ``train``) drives early stopping on NDCG@10 for
+        iterative models; ``device`` is ``"auto"`` (cuda, then mps, then cpu) or a torch device
+        name; the same ``seed`` gives the same numbers on CPU.
+        """
+        ctx = FitContext(seed, device, show_progress, callback, valid, checkpoint_dir, resume)
+        self.n_users, self.n_items = train.n_users, train.n_items
+        self.history = []
+        self._fit(train, ctx)
+        return self
+
+    @abstractmethod
+    def _fit(self, train: Interactions, ctx: FitContext) -> None:
+        """The model's own training; ``fit`` has already set n_users/n_items."""
+
+    # -- scoring ----------------------------------------------------------------------------------
+    @abstractmethod
+    def score(self, users: np.ndarray) -> np.ndarray:
+        """Scores of every item for known users: (len(users), n_items) float32; higher is better."""
+
+    @abstractmethod
+    def fold_in_state(self) -> FoldIn:
+        """The numpy item-side state that folds in users not seen in training."""
+
+    @property
+    def item_embeddings(self) -> np.ndarray | None:
+        """(n_items, d) float32 item vectors, or None for models without embeddings."""
+        return None
+
+    def params(self) -> dict[str, Any]:
+        """Hyper-parameters as plain data (for manifests and result files)."""
+        return dataclasses.asdict(self.config)
+
+    def _check_fitted(self) -> None:
+        if self.n_items == 0:
+            raise ConfigError(f"{self.name}: call fit() before scoring")
