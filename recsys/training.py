@@ -131,8 +131,13 @@ def run_epochs(
     ctx,
     patience: int = 3,
     fingerprint: dict | None = None,
+    valid_fn: Callable[[], float] | None = None,
+    valid_name: str = "valid_ndcg@10",
 ) -> list[dict[str, float]]:
     """Run up to ``n_epochs`` epochs; returns the per-epoch history (list of metric dicts).
+
+    Validation (when ``ctx.valid`` is given) calls ``valid_fn()`` if set, else NDCG@10 of
+    ``score_fn`` on ``ctx.valid``; higher is better (return a negated RMSE for rating models).
 
     ``fingerprint`` (config, seed, data shape) is stored in checkpoints; resuming from a
     checkpoint with another fingerprint is refused rather than silently mixing runs.
@@ -171,8 +176,11 @@ def run_epochs(
             break
         record = {"epoch": epoch + 1, **{k: float(v) for k, v in step(epoch).items()}}
         if ctx.valid is not None and len(ctx.valid):
-            score = validation_ndcg(score_fn, train, ctx.valid)
-            record["valid_ndcg@10"] = score
+            if valid_fn is not None:
+                score = valid_fn()
+            else:
+                score = validation_ndcg(score_fn, train, ctx.valid)
+            record[valid_name] = score
             if score > best_score:
                 best_score, best_epoch, bad_epochs = score, epoch, 0
                 best_state = {k: np.array(v, copy=True) for k, v in get_state().items()}
@@ -204,7 +212,7 @@ def run_epochs(
         progress.close()
     if best_state is not None:
         set_state(best_state)
-        log.info("%s: kept epoch %d (valid ndcg@10 %.4f)", name, best_epoch + 1, best_score)
+        log.info("%s: kept epoch %d (%s %.4f)", name, best_epoch + 1, valid_name, best_score)
     return history
 
 

@@ -70,6 +70,8 @@ class Recommender(ABC):
         self.config = cfg
         self.n_users = 0
         self.n_items = 0
+        # Ratings at or above this are positives in fold-in (set by the protocol or the CLI).
+        self.threshold = 4.0
         # Per-epoch training log: list of {"epoch": int, "loss": float, <valid metric>: float}.
         self.history: list[dict[str, float]] = []
 

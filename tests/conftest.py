@@ -1,0 +1,43 @@
+"""Shared fixtures: seeded randomness, the fixture datasets and the shared ml-latest-small copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ML_LATEST_SMALL = ROOT.parent / "shared" / "data" / "ml-latest-small"
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def ml_small_dir() -> Path:
+    if not (ML_LATEST_SMALL / "ratings.csv").exists():
+        pytest.skip(f"shared ml-latest-small not found at {ML_LATEST_SMALL}")
+    return ML_LATEST_SMALL
+
+
+@pytest.fixture
+def torch_device() -> str:
+    """'cpu' always; CUDA tests ask for ``cuda_device`` instead."""
+    return "cpu"
+
+
+@pytest.fixture
+def cuda_device() -> str:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("CUDA not available")
+    return "cuda"
