@@ -87,7 +87,9 @@ class Interactions:
 
     def to_csr(self, values: str = "ones") -> sp.csr_matrix:
         """Sparse (n_users, n_items) matrix of ``"ones"`` or ``"rating"`` values (float32)."""
-        data = np.ones(len(self), np.float32) if values == "ones" else self.rating.astype(np.float32)
+        data = (
+            np.ones(len(self), np.float32) if values == "ones" else self.rating.astype(np.float32)
+        )
         m = sp.csr_matrix(
             (data, (self.user, self.item)), shape=(self.n_users, self.n_items), dtype=np.float32
         )
@@ -187,7 +189,9 @@ class Dataset:
         ``movies_file``.
         """
         if len(ratings) == 0:
-            raise DataFormatError("no ratings found; expected at least one rating row", ratings_file)
+            raise DataFormatError(
+                "no ratings found; expected at least one rating row", ratings_file
+            )
         scale = rating_scale or RATING_SCALES.get(format, (0.5, 5.0, 0.5))
         ratings = ratings[["userId", "movieId", "rating", "timestamp"]]
 

@@ -39,18 +39,35 @@ def top_k(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None) -> n
     ``exclude`` (n_users, n_items, sparse) marks items that must not be ranked (a user's training
     items); they get -inf. Ties break towards the lower item code, so results are deterministic.
     """
-    scores = np.array(scores, dtype=np.float32, copy=True)
+    scores = np.asarray(scores)
+    # Keep float64 input in float64: rounding to float32 could turn distinct scores into ties.
+    neg = -np.array(scores, dtype=np.result_type(scores.dtype, np.float32), copy=True)
     if exclude is not None and exclude.nnz:
         coo = exclude.tocoo()
-        scores[coo.row, coo.col] = -np.inf
-    n_items = scores.shape[1]
-    k = min(k, n_items)
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < n_items else None
-    if part is None:
-        part = np.broadcast_to(np.arange(n_items), scores.shape)
-    part_scores = np.take_along_axis(scores, part, axis=1)
+        neg[coo.row, coo.col] = np.inf
+    neg[np.isnan(neg)] = np.inf  # a NaN score ranks with the excluded items, last
+    n_users, n_items = neg.shape
+    k = max(min(k, n_items), 0)
+    if k == 0:
+        return np.zeros((n_users, 0), np.int64)
+    if k < n_items:
+        # The k-th best value: everything strictly better is in, and the items tied with it fill
+        # the remaining places by lowest item code (argpartition alone picks among ties at random).
+        kth = np.partition(neg, k - 1, axis=1)[:, k - 1 : k]
+        better = neg < kth
+        tied = neg == kth
+        need = k - better.sum(axis=1, keepdims=True)
+        chosen = better | tied
+        spill = np.flatnonzero(tied.sum(axis=1) > need[:, 0])  # rows with more ties than places
+        if len(spill):
+            t = tied[spill]
+            chosen[spill] = better[spill] | (t & (np.cumsum(t, axis=1) <= need[spill]))
+        part = np.nonzero(chosen)[1].reshape(n_users, k)
+    else:
+        part = np.broadcast_to(np.arange(n_items), neg.shape)
+    part_neg = np.take_along_axis(neg, part, axis=1)
     # lexsort: last key is primary -> sort by score descending, then item code ascending.
-    order = np.lexsort((part, -part_scores), axis=1)
+    order = np.lexsort((part, part_neg), axis=1)
     return np.take_along_axis(part, order, axis=1).astype(np.int64)
 
 
@@ -84,11 +101,16 @@ def mrr_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
 
 
 def ndcg_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
-    h = hits[:, :k]
-    discounts = 1.0 / np.log2(np.arange(2, h.shape[1] + 2))
-    dcg = h @ discounts
-    ideal_cum = np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))])
-    idcg = ideal_cum[np.minimum(n_relevant, k)]
+    # DCG and ideal DCG are summed the same way over rows of the same width k, so a perfect list
+    # scores exactly 1.0 and a user's value never depends on the other rows of the batch (a
+    # matrix product may round a row differently depending on where it sits).
+    h = np.zeros((hits.shape[0], k), dtype=bool)
+    width = min(k, hits.shape[1])
+    h[:, :width] = hits[:, :width]
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    dcg = np.where(h, discounts, 0.0).sum(axis=1)
+    ideal = np.arange(k) < np.minimum(n_relevant, k)[:, None]
+    idcg = np.where(ideal, discounts, 0.0).sum(axis=1)
     return np.where(idcg > 0, dcg / np.where(idcg > 0, idcg, 1.0), 0.0)
 
 

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +36,8 @@ __all__ = ["run_epochs", "validation_ndcg", "resolve_device", "torch_seed"]
 log = logging.getLogger(__name__)
 
 CHECKPOINT_VERSION = 1
+_META_KEY = "__checkpoint_meta__"
+_META_FIELDS = ("epoch", "history", "best_score", "best_epoch", "bad_epochs", "fingerprint")
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -90,16 +93,23 @@ def validation_ndcg(
 def _save_checkpoint(directory: Path, state: dict[str, np.ndarray], meta: dict) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     # Write both files under temporary names, then rename: a kill leaves the old pair intact.
+    # The npz also carries the metadata (``_META_KEY``), so it is complete on its own: a kill
+    # between the two renames leaves a new npz beside the old json, and loading trusts the npz.
     fd, tmp_npz = tempfile.mkstemp(dir=directory, suffix=".npz.tmp")
     os.close(fd)
-    with open(tmp_npz, "wb") as f:
-        np.savez(f, **state)
-    fd, tmp_json = tempfile.mkstemp(dir=directory, suffix=".json.tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(meta, f)
-    # The json names the epoch; it is replaced last, so it never points past the arrays.
-    os.replace(tmp_npz, directory / "checkpoint.npz")
-    os.replace(tmp_json, directory / "checkpoint.json")
+    tmp_json = None
+    try:
+        with open(tmp_npz, "wb") as f:
+            np.savez(f, **state, **{_META_KEY: np.array(json.dumps(meta))})
+        fd, tmp_json = tempfile.mkstemp(dir=directory, suffix=".json.tmp")
+        with os.fdopen(fd, "w") as f:
+            json.dump(meta, f)
+        os.replace(tmp_npz, directory / "checkpoint.npz")
+        os.replace(tmp_json, directory / "checkpoint.json")
+    finally:  # after a failure (disk full...), leave no temporary files behind
+        for tmp in (tmp_npz, tmp_json):
+            if tmp is not None and os.path.exists(tmp):
+                os.remove(tmp)
 
 
 def _load_checkpoint(directory: Path) -> tuple[dict[str, np.ndarray], dict] | None:
@@ -110,12 +120,20 @@ def _load_checkpoint(directory: Path) -> tuple[dict[str, np.ndarray], dict] | No
         meta = json.loads(meta_path.read_text())
         with np.load(npz_path, allow_pickle=False) as z:
             state = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
+        if _META_KEY in state:  # the metadata saved with these very arrays
+            meta = json.loads(str(state.pop(_META_KEY)))
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ArtifactError(
             f"{directory}: checkpoint is unreadable ({exc}); delete the directory to start over"
         ) from exc
-    if meta.get("version") != CHECKPOINT_VERSION:
-        raise ArtifactError(f"{meta_path}: checkpoint format {meta.get('version')} is not supported")
+    if not isinstance(meta, dict) or meta.get("version") != CHECKPOINT_VERSION:
+        version = meta.get("version") if isinstance(meta, dict) else None
+        raise ArtifactError(f"{meta_path}: checkpoint format {version} is not supported")
+    missing = sorted(set(_META_FIELDS) - set(meta))
+    if missing:
+        raise ArtifactError(
+            f"{directory}: checkpoint metadata lacks {missing}; delete the directory to start over"
+        )
     return state, meta
 
 
@@ -180,6 +198,7 @@ def run_epochs(
                 score = valid_fn()
             else:
                 score = validation_ndcg(score_fn, train, ctx.valid)
+            score = float(score)  # a numpy float32 would not go into the json checkpoint
             record[valid_name] = score
             if score > best_score:
                 best_score, best_epoch, bad_epochs = score, epoch, 0

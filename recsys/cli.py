@@ -1,0 +1,391 @@
+"""Command line: ``python -m recsys {download,train,evaluate,info}``.
+
+Every user error ends as one line ``error: ...`` on stderr and exit status 2 (no traceback);
+progress and logs go to stderr, tables to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import ConfigError, RecsysError
+
+__all__ = ["main"]
+
+log = logging.getLogger("recsys.cli")
+
+RANKING_COLUMNS = ("recall@10", "ndcg@10", "precision@10", "hr@10", "mrr@10", "coverage@10")
+
+
+def _csv_list(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(t) for t in _csv_list(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _params_arg(text: str) -> dict:
+    """``--params`` takes JSON: ``'{"ials": {"reg": 0.01}}'`` or a path to a JSON file."""
+    try:
+        raw = Path(text).read_text() if Path(text).is_file() else text
+        value = json.loads(raw)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise argparse.ArgumentTypeError(f"--params must be JSON or a JSON file ({exc})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("--params must be a JSON object")
+    return value
+
+
+def _write_json(path: str, payload: dict) -> None:
+    """Write atomically, so an interrupted run never leaves half a results file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(payload, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, target)
+
+
+def format_table(results: list[dict], columns: Sequence[str]) -> str:
+    """Plain-text table of ``results`` entries (model, metrics, train_seconds)."""
+    header = ["model", *columns, "train_s"]
+    rows = [header]
+    for r in results:
+        m = r["metrics"]
+        rows.append(
+            [r["model"]]
+            + [f"{m[c]:.4f}" if isinstance(m.get(c), float) else "-" for c in columns]
+            + [f"{r['train_seconds']:.1f}"]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))
+        )
+        for row in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from .download import download
+
+    path = download(args.name, args.cache_dir, show_progress=not args.quiet)
+    print(path)
+    return 0
+
+
+def _load_data(args: argparse.Namespace):
+    from .loaders import load_dataset
+
+    start = time.perf_counter()
+    dataset = load_dataset(args.data, cache_dir=getattr(args, "cache_dir", None))
+    log.info(
+        "loaded %s (%s): %d users, %d items, %d ratings in %.1f s",
+        dataset.name,
+        dataset.format,
+        dataset.n_users,
+        dataset.n_items,
+        len(dataset.ratings),
+        time.perf_counter() - start,
+    )
+    return dataset
+
+
+def _dataset_dir(data: str, cache_dir: str | None) -> Path | None:
+    """The directory ``--data`` names (a path, or a release in the download cache)."""
+    if Path(data).is_dir():
+        return Path(data)
+    from .download import default_cache_dir
+
+    cached = Path(cache_dir or default_cache_dir()) / data
+    return cached if cached.is_dir() else None
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_models
+    from .models import MODEL_NAMES
+
+    unknown = [m for m in args.models if m not in MODEL_NAMES]
+    if unknown:
+        raise ConfigError(f"unknown model(s) {unknown}; choose from {', '.join(MODEL_NAMES)}")
+    dataset = _load_data(args)
+    params = dict(args.params or {})
+    if args.tune:
+        from .tune import tune_models
+
+        tuned = tune_models(
+            dataset,
+            args.protocol,
+            args.models,
+            n_trials=args.tune,
+            threshold=args.threshold,
+            seed=args.seed,
+            device=args.device,
+            fixed=params,
+        )
+        params = {name: t["best_params"] for name, t in tuned.items()}
+    result = evaluate_models(
+        dataset,
+        args.protocol,
+        args.models,
+        ks=args.k,
+        threshold=args.threshold,
+        test_frac=args.test_frac,
+        seed=args.seed,
+        user_frac=args.user_frac,
+        fold_in_frac=args.fold_in_frac,
+        last_n=args.last_n,
+        params=params,
+        device=args.device,
+        show_progress=not args.quiet,
+    )
+    if args.tune:
+        result["tuning"] = tuned
+    columns = ("rmse", "mae") if args.protocol == "ratings" else RANKING_COLUMNS
+    print(f"{dataset.name} · protocol {args.protocol} · full-catalogue ranking")
+    print(format_table(result["results"], columns))
+    if args.json:
+        _write_json(args.json, result)
+        log.info("wrote %s", args.json)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .artifacts import export_model
+    from .evaluate import evaluate_models
+    from .models import make_model
+
+    dataset = _load_data(args)
+    params = dict(args.params or {})
+    params = params.get(args.model, params)  # accept {"ials": {...}} or a flat {...}
+    model = make_model(args.model, **params)  # validate the parameters before long work
+    metrics = {}
+    for protocol in args.eval:
+        log.info("evaluating %s on the %s protocol before the final fit", args.model, protocol)
+        result = evaluate_models(
+            dataset,
+            protocol,
+            [args.model],
+            threshold=args.threshold,
+            seed=args.seed,
+            params={args.model: params},
+            device=args.device,
+            show_progress=not args.quiet,
+        )
+        metrics[protocol] = {
+            "protocol": result["protocol"],
+            "metrics": result["results"][0]["metrics"],
+            "train_seconds": result["results"][0]["train_seconds"],
+        }
+    model.threshold = args.threshold
+    data = dataset.interactions()
+    train = data if model.kind == "explicit" else data.positives(args.threshold)
+    start = time.perf_counter()
+    model.fit(
+        train,
+        seed=args.seed,
+        device=args.device,
+        show_progress=not args.quiet,
+        checkpoint_dir=args.checkpoint_dir,
+        resume=args.resume,
+    )
+    seconds = time.perf_counter() - start
+    out = export_model(
+        model,
+        dataset,
+        args.out,
+        metrics=metrics,
+        training={
+            "seconds": round(seconds, 2),
+            "seed": args.seed,
+            "device": args.device,
+            "epochs_run": len(model.history),
+            "history": model.history,
+            "threshold": args.threshold,
+            "command": "python -m recsys " + " ".join(sys.argv[1:]),
+        },
+        projection_method=args.projection,
+        seed=args.seed,
+        default=args.default,
+        dataset_dir=_dataset_dir(args.data, getattr(args, "cache_dir", None)),
+    )
+    summary = ", ".join(
+        f"{p} ndcg@10 {m['metrics'].get('ndcg@10', float('nan')):.4f}" for p, m in metrics.items()
+    )
+    print(
+        f"trained {args.model} in {seconds:.1f} s -> {out}" + (f" ({summary})" if summary else "")
+    )
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .artifacts import MANIFEST, load
+
+    path = Path(args.path)
+    if (path / MANIFEST).exists():
+        art = load(path)
+        m = art.manifest
+        print(
+            f"artifact {art.name}: model {art.model_name}, {len(art.items)} items, "
+            f"fold-in {m['fold_in']['method']}, created {m.get('created')}"
+        )
+        print(f"dataset: {m['dataset']['name']} ({m['dataset']['n_ratings']} ratings)")
+        print("params: " + json.dumps(m["model"]["params"]))
+        for protocol, entry in m.get("metrics", {}).items():
+            shown = {k: round(v, 4) for k, v in entry["metrics"].items() if isinstance(v, float)}
+            print(f"{protocol}: {json.dumps(shown)}")
+        print("verified: format version and sha256 of every file")
+        return 0
+    dataset = _load_data(args if hasattr(args, "data") else argparse.Namespace(data=args.path))
+    print(json.dumps(dataset.summary(), indent=2))
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .models import MODEL_NAMES
+    from .splits import PROTOCOLS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m recsys",
+        description="Train, evaluate and export MovieLens recommendation models.",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or info logs")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("download", help="fetch a MovieLens release from GroupLens into a cache")
+    p.add_argument("name", choices=["ml-latest-small", "ml-100k", "ml-1m", "ml-25m"])
+    p.add_argument(
+        "--cache-dir", help="where to unpack (default: $RECSYS_DATA_DIR or ~/.cache/recsys)"
+    )
+    p.set_defaults(func=cmd_download)
+
+    def add_data(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--data",
+            required=True,
+            help="a MovieLens directory, or a release name already downloaded",
+        )
+        p.add_argument("--cache-dir", help="download cache to look names up in")
+        p.add_argument(
+            "--threshold",
+            type=float,
+            default=4.0,
+            help="ratings at or above this are positives (default 4)",
+        )
+        p.add_argument("--seed", type=int, default=42, help="seed for splits and training")
+        p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, ...")
+        p.add_argument(
+            "--params",
+            type=_params_arg,
+            help='hyper-parameters as JSON, e.g. \'{"ials": {"reg": 0.01}}\', or a file',
+        )
+
+    p = sub.add_parser("evaluate", help="compare models under one protocol")
+    add_data(p)
+    p.add_argument("--protocol", choices=PROTOCOLS, default="random")
+    p.add_argument(
+        "--models",
+        type=_csv_list,
+        default=["pop", "itemknn", "ease", "ials", "bpr"],
+        help=f"comma-separated, from {','.join(MODEL_NAMES)}",
+    )
+    p.add_argument("--k", type=_int_list, default=[10, 20], help="cut-offs, e.g. 10,20")
+    p.add_argument("--test-frac", type=float, default=0.2, help="share of test data (default 0.2)")
+    p.add_argument(
+        "--user-frac",
+        type=float,
+        default=0.2,
+        help="users protocol: share of users held out (default 0.2)",
+    )
+    p.add_argument(
+        "--fold-in-frac",
+        type=float,
+        default=0.8,
+        help="users protocol: share of a held-out user's ratings folded in (default 0.8)",
+    )
+    p.add_argument("--last-n", type=int, default=1, help="leave-last-n protocol: n (default 1)")
+    p.add_argument(
+        "--tune",
+        type=int,
+        default=0,
+        metavar="TRIALS",
+        help="tune each model with this many trials on a validation split first",
+    )
+    p.add_argument("--json", help="write the results here")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train", help="train on all data and export an artifact directory")
+    add_data(p)
+    p.add_argument("--model", required=True, choices=MODEL_NAMES)
+    p.add_argument("--out", required=True, help="artifact directory, e.g. artifacts/ials")
+    p.add_argument(
+        "--eval",
+        type=_csv_list,
+        default=["users", "random"],
+        help="protocols to evaluate first and record in the manifest ('' for none)",
+    )
+    p.add_argument(
+        "--projection",
+        choices=["auto", "umap", "pca"],
+        default="auto",
+        help="2-D map: UMAP if installed (auto), or a PCA preview",
+    )
+    p.add_argument("--default", action="store_true", help="mark as the app's default model")
+    p.add_argument("--checkpoint-dir", help="save a checkpoint after each epoch here")
+    p.add_argument("--resume", action="store_true", help="continue from --checkpoint-dir")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("info", help="describe an artifact directory (verifying it) or a dataset")
+    p.add_argument("path")
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    if getattr(args, "resume", False) and not getattr(args, "checkpoint_dir", None):
+        parser.error("--resume needs --checkpoint-dir")
+    try:
+        return args.func(args)
+    except RecsysError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
