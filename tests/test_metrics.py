@@ -97,6 +97,21 @@ def test_ndcg_perfect_and_zero_relevant():
     np.testing.assert_allclose(recall_at_k(hits, np.array([2, 0]), 3), [1.0, 0.0])
 
 
+def test_ndcg_does_not_depend_on_the_rest_of_the_batch(rng):
+    # The same user must get bit-identical values whether scored alone or inside a batch, and a
+    # perfect list exactly 1.0 (a matrix product rounds rows differently by their position).
+    row = np.array([[1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1]], dtype=bool)
+    others = rng.random((37, 12)) < 0.5
+    for position in (0, 5, 17, 36):
+        batch = np.insert(others, position, row[0], axis=0)
+        n_rel = np.full(38, 15)
+        alone = ndcg_at_k(row, np.array([15]), 12)[0]
+        assert ndcg_at_k(batch, n_rel, 12)[position] == alone
+    perfect = np.ones((40, 12), dtype=bool)
+    np.testing.assert_array_equal(ndcg_at_k(perfect, np.full(40, 12), 12), 1.0)
+    np.testing.assert_array_equal(ndcg_at_k(perfect, np.full(40, 30), 10), 1.0)
+
+
 def test_k_beyond_list_length():
     # A list of 2 with k=4: precision divides by k, ndcg's ideal uses min(k, n_rel) = 3 ranks.
     hits = np.array([[1, 1]], dtype=bool)
