@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ArtifactError, ConfigError
+from .metrics import top_k
 
 __all__ = ["ItemIndex", "normalize_rows", "numpy_top_k", "BACKENDS"]
 
@@ -42,15 +43,7 @@ def numpy_top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     Returns (ids int64 (n, k), scores float32 (n, k)).
     """
     scores = np.atleast_2d(scores)
-    n_items = scores.shape[1]
-    k = min(k, n_items)
-    if k < n_items:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    else:
-        part = np.broadcast_to(np.arange(n_items), scores.shape)
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -part_scores), axis=1)
-    ids = np.take_along_axis(part, order, axis=1).astype(np.int64)
+    ids = top_k(scores, k)
     return ids, np.take_along_axis(scores, ids, axis=1).astype(np.float32)
 
 

@@ -1,0 +1,291 @@
+"""Artifacts: round trip, verification (hashes, versions, pickle), atomic and concurrent saves,
+and the Artifact methods the app calls."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import recsys
+from recsys.artifacts import default_artifact, list_artifacts, save_artifact, sha256_file
+from recsys.errors import ArtifactError, ConfigError
+from recsys.foldin import FoldIn
+from recsys.index import ItemIndex, normalize_rows
+
+GENRES = ["Action", "Comedy", "Drama", "Horror"]
+
+
+def _items(n: int, rng) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "movieId": np.arange(1, n + 1, dtype=np.int64) * 10,
+            "title": [f"Movie {i} ({1950 + i % 70})" for i in range(n)],
+            "year": pd.array([1950 + i % 70 for i in range(n)], dtype="Int64"),
+            "genres": [
+                [GENRES[i % 4]] + ([GENRES[(i + 1) % 4]] if i % 3 == 0 else []) for i in range(n)
+            ],
+            "n_ratings": rng.integers(1, 500, size=n).astype(np.int64),
+            "mean_rating": rng.uniform(1, 5, size=n).astype(np.float32),
+            "imdbId": pd.array(np.arange(n) + 100, dtype="Int64"),
+            "tmdbId": pd.array([None if i % 5 == 0 else i for i in range(n)], dtype="Int64"),
+        }
+    )
+
+
+def make_artifact(path: Path, rng, n: int = 60, d: int = 8, default: bool = False) -> Path:
+    factors = rng.normal(size=(n, d)).astype(np.float32)
+    state = FoldIn(
+        "confidence",
+        popularity=rng.integers(0, 100, size=n).astype(np.float32),
+        item_factors=factors,
+        params={"reg": 0.5, "alpha": 2.0, "unobserved_weight": 0.1, "threshold": 4.0},
+    )
+    manifest = {
+        "default": default,
+        "model": {"name": "ials", "kind": "implicit", "params": {"factors": d}},
+        "dataset": {"name": "toy", "rating_scale": [0.5, 5.0, 0.5], "n_ratings": 1},
+        "metrics": {},
+    }
+    return save_artifact(
+        path,
+        state=state,
+        items=_items(n, rng),
+        item_embeddings=factors,
+        projection=rng.normal(size=(n, 2)).astype(np.float32),
+        manifest=manifest,
+        license_text="toy licence",
+    )
+
+
+@pytest.fixture
+def art_dir(tmp_path, rng) -> Path:
+    return make_artifact(tmp_path / "toy", rng)
+
+
+def _snapshot(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(path.iterdir())}
+
+
+def test_round_trip(art_dir):
+    art = recsys.load(art_dir)
+    assert len(art.items) == 60 and art.item_embeddings.shape == (60, 8)
+    assert art.projection.shape == (60, 2)
+    assert art.items["genres"].iloc[0] == ["Action", "Comedy"]
+    assert art.manifest["format_version"] == 1
+    assert set(art.manifest["files"]) == {
+        "items.parquet",
+        "arrays.npz",
+        "index.faiss",
+        "DATASET_LICENSE.txt",
+    }
+    ratings = {10: 5.0, 20: 4.5, 30: 1.0}
+    res = art.fold_in_model.fold_in(np.array([0, 1, 2]), np.array([5.0, 4.5, 1.0]))
+    np.testing.assert_allclose(art.fold_in(ratings), res.user_vector)
+    picks = art.recommend(ratings, k=5)
+    expected = [i for i in np.argsort(-res.scores, kind="stable") if i not in (0, 1, 2)][:5]
+    assert picks["movieId"].tolist() == [int((i + 1) * 10) for i in expected]
+
+
+def test_similar_faiss_matches_numpy_bruteforce(art_dir):
+    art = recsys.load(art_dir)
+    emb = normalize_rows(art.item_embeddings)
+    for movie in (10, 200, 600):
+        code = movie // 10 - 1
+        got = art.similar(movie, k=7)
+        sims = emb @ emb[code]
+        sims[code] = -np.inf
+        order = np.argsort(-sims, kind="stable")[:7]
+        assert got["movieId"].tolist() == [int((i + 1) * 10) for i in order]
+        np.testing.assert_allclose(got["similarity"], sims[order], atol=1e-5)
+
+
+def test_item_index_numpy_and_faiss_agree(rng):
+    vecs = rng.normal(size=(500, 16)).astype(np.float32)
+    q = rng.normal(size=(20, 16)).astype(np.float32)
+    ids_np, s_np = ItemIndex(vecs, backend="numpy").search(q, 10)
+    ids_f, s_f = ItemIndex(vecs, backend="faiss").search(q, 10)
+    np.testing.assert_allclose(s_np, s_f, rtol=1e-4, atol=1e-4)
+    # Tie-tolerant: ids may differ only where scores are equal within float error.
+    mismatch = ids_np != ids_f
+    assert np.all(np.abs(s_np[mismatch] - s_f[mismatch]) < 1e-4)
+
+
+def test_tampered_file_is_named(art_dir):
+    path = art_dir / "arrays.npz"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match=r"arrays\.npz: sha256 .* does not match"):
+        recsys.load(art_dir)
+
+
+def test_truncated_file_is_named(art_dir):
+    path = art_dir / "items.parquet"
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ArtifactError, match=r"items\.parquet: sha256"):
+        recsys.load(art_dir)
+
+
+def test_missing_file_and_manifest(art_dir):
+    (art_dir / "index.faiss").unlink()
+    with pytest.raises(ArtifactError, match=r"index\.faiss: listed in the manifest but missing"):
+        recsys.load(art_dir)
+    (art_dir / "manifest.json").unlink()
+    with pytest.raises(ArtifactError, match="manifest.json: missing"):
+        recsys.load(art_dir)
+    with pytest.raises(ArtifactError, match="no such artifact directory"):
+        recsys.load(art_dir / "nope")
+
+
+def test_other_format_version_is_refused(art_dir):
+    mpath = art_dir / "manifest.json"
+    manifest = json.loads(mpath.read_text())
+    manifest["format_version"] = 99
+    mpath.write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="format version 99.*reads version 1"):
+        recsys.load(art_dir)
+    mpath.write_text("{not json")
+    with pytest.raises(ArtifactError, match="not valid JSON"):
+        recsys.load(art_dir)
+
+
+def test_pickle_payload_is_refused_even_with_a_matching_hash(art_dir, tmp_path):
+    """An attacker who can rewrite the manifest still cannot make load() unpickle."""
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    arrays = dict(np.load(art_dir / "arrays.npz", allow_pickle=False))
+    arrays["popularity"] = np.array([Payload()] * 60, dtype=object)
+    with open(art_dir / "arrays.npz", "wb") as f:
+        np.savez(f, **arrays)
+    mpath = art_dir / "manifest.json"
+    manifest = json.loads(mpath.read_text())
+    manifest["files"]["arrays.npz"] = sha256_file(art_dir / "arrays.npz")
+    mpath.write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="refused to load"):
+        recsys.load(art_dir)
+    assert not marker.exists()
+
+
+def test_manifest_cannot_point_outside_the_directory(art_dir):
+    mpath = art_dir / "manifest.json"
+    manifest = json.loads(mpath.read_text())
+    manifest["files"]["../escape"] = "0" * 64
+    mpath.write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="must not contain a path"):
+        recsys.load(art_dir)
+
+
+def test_failed_save_leaves_previous_artifact_untouched(art_dir, rng, monkeypatch):
+    before = _snapshot(art_dir)
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(OSError, match="disk full"):
+        make_artifact(art_dir, rng)
+    monkeypatch.undo()
+    assert _snapshot(art_dir) == before
+    assert [p.name for p in art_dir.parent.iterdir() if ".tmp-" in p.name] == []
+    recsys.load(art_dir)
+
+
+def test_concurrent_saves_never_mix(tmp_path):
+    target = tmp_path / "shared"
+    errors = []
+
+    def writer(seed: int) -> None:
+        try:
+            for _ in range(3):
+                make_artifact(target, np.random.default_rng(seed), n=40 + seed)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    art = recsys.load(target)  # verifies every hash: a mixed directory would fail here
+    assert len(art.items) in {40, 41, 42, 43}
+    assert [
+        p.name for p in tmp_path.iterdir() if p.name.startswith(".shared.") and "lock" not in p.name
+    ] == []
+
+
+def test_recommend_filters_backfill_and_popularity(art_dir):
+    art = recsys.load(art_dir)
+    ratings = {10: 5.0, 20: 5.0}
+    picks = art.recommend(ratings, k=8, genres=["Horror"])
+    assert len(picks) == 8
+    assert all("Horror" in g for g in picks["genres"])
+    picks = art.recommend(ratings, k=5, years=(1960, 1970), min_ratings=100)
+    assert all(1960 <= y <= 1970 for y in picks["year"])
+    n_ratings = dict(zip(art.items["movieId"], art.items["n_ratings"]))
+    assert all(n_ratings[m] >= 100 for m in picks["movieId"])
+    assert not set(picks["movieId"]) & set(ratings)
+    mainstream = art.recommend(ratings, k=10, popularity=1.0)
+    niche = art.recommend(ratings, k=10, popularity=-1.0)
+    mean_pop = lambda df: np.mean([n_ratings[m] for m in df["movieId"]])  # noqa: E731
+    assert mean_pop(mainstream) > mean_pop(niche)
+    with pytest.raises(ConfigError, match=r"popularity must be within \[-1, 1\]"):
+        art.recommend(ratings, popularity=2.0)
+    kept = art.recommend(ratings, k=60, exclude_rated=False)
+    assert set(ratings) <= set(kept["movieId"])
+
+
+def test_recommend_reports_unknown_ids_and_fallback(art_dir):
+    art = recsys.load(art_dir)
+    picks = art.recommend({10: 5.0, 999999: 4.0}, k=3)
+    assert picks.attrs["unknown_ids"] == [999999]
+    assert picks.attrs["fallback"] is None
+    assert picks["because"].iloc[0] != "" or picks["score"].iloc[0] <= 0
+    empty = art.recommend({}, k=3)
+    assert empty.attrs["fallback"] == "no ratings yet" and len(empty) == 3
+    low = art.recommend({10: 1.0}, k=3)
+    assert "no rating at or above 4" in low.attrs["fallback"]
+
+
+@pytest.mark.parametrize("value", [6.0, 0.0, float("nan"), "abc", None])
+def test_bad_rating_values_are_refused(art_dir, value):
+    art = recsys.load(art_dir)
+    with pytest.raises(ConfigError, match="rating for movie 10"):
+        art.recommend({10: value})
+
+
+def test_bad_movie_id_type_and_unknown_similar(art_dir):
+    art = recsys.load(art_dir)
+    with pytest.raises(ConfigError, match="movie id 'x' is not an integer"):
+        art.recommend({"x": 4.0})
+    with pytest.raises(ConfigError, match="movie 7 is not in this model's catalogue"):
+        art.similar(7)
+
+
+def test_map_position_is_inside_the_map(art_dir):
+    art = recsys.load(art_dir)
+    prof = art.profile({10: 5.0, 20: 4.0})
+    (x, y), codes = art.map_position(prof.result.user_vector, prof.result.scores)
+    lo, hi = art.projection.min(axis=0), art.projection.max(axis=0)
+    assert lo[0] <= x <= hi[0] and lo[1] <= y <= hi[1]
+    assert len(codes) == 10
+
+
+def test_list_and_default(tmp_path, rng):
+    make_artifact(tmp_path / "a", rng)
+    make_artifact(tmp_path / "b", rng, default=True)
+    (tmp_path / "broken").mkdir()
+    entries = list_artifacts(tmp_path)
+    assert [e["name"] for e in entries] == ["a", "b", "broken"]
+    assert "error" in entries[2]
+    assert default_artifact(tmp_path) == "b"
+    assert default_artifact(tmp_path / "none") is None
