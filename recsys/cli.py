@@ -101,7 +101,11 @@ def _load_data(args: argparse.Namespace):
     from .loaders import load_dataset
 
     start = time.perf_counter()
-    dataset = load_dataset(args.data, cache_dir=getattr(args, "cache_dir", None))
+    dataset = load_dataset(
+        args.data,
+        cache_dir=getattr(args, "cache_dir", None),
+        skip_bad_lines=getattr(args, "skip_bad_lines", False),
+    )
     log.info(
         "loaded %s (%s): %d users, %d items, %d ratings in %.1f s",
         dataset.name,
@@ -293,6 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
             help="a MovieLens directory, or a release name already downloaded",
         )
         p.add_argument("--cache-dir", help="download cache to look names up in")
+        p.add_argument(
+            "--skip-bad-lines",
+            action="store_true",
+            help="skip and report malformed ratings lines instead of stopping at the first",
+        )
         p.add_argument(
             "--threshold",
             type=float,
