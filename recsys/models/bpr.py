@@ -36,9 +36,11 @@ __all__ = [
     "NegativeSampler",
     "shard_batches",
     "train_batches",
+    "make_adam",
     "training_state",
     "load_training_state",
     "fit_fingerprint",
+    "check_positive",
 ]
 
 log = logging.getLogger(__name__)
@@ -97,7 +99,9 @@ class NegativeSampler:
         if weights is not None:
             w = np.asarray(weights, np.float64)
             if w.shape != (n_items,) or (w < 0).any() or w.sum() <= 0:
-                raise ConfigError("sampling weights must be n_items non-negative numbers, not all 0")
+                raise ConfigError(
+                    "sampling weights must be n_items non-negative numbers, not all 0"
+                )
             cdf = np.cumsum(w) / w.sum()
             cdf[-1] = 1.0  # rounding must not leave a gap above the last item
             self.cdf = torch.from_numpy(cdf)
@@ -160,6 +164,18 @@ def train_batches(
     return (float(total) / seen if seen else 0.0), seen
 
 
+def make_adam(net: nn.Module, lr: float) -> torch.optim.Optimizer:
+    """Adam over all parameters, fused where this torch build has a fused kernel for the device.
+
+    The fused step is several times faster than the default loop over tensors on CPU (one pass
+    instead of ten over every embedding table); it is deterministic, like the loop.
+    """
+    try:
+        return torch.optim.Adam(net.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(net.parameters(), lr=lr)
+
+
 def training_state(
     net: nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator
 ) -> dict[str, np.ndarray]:
@@ -172,7 +188,9 @@ def training_state(
     state = {f"param.{k}": v.detach().cpu().numpy().copy() for k, v in net.named_parameters()}
     for i, entry in opt.state_dict()["state"].items():
         for key, value in entry.items():
-            arr = value.detach().cpu().numpy().copy() if torch.is_tensor(value) else np.asarray(value)
+            arr = (
+                value.detach().cpu().numpy().copy() if torch.is_tensor(value) else np.asarray(value)
+            )
             state[f"optim.{i}.{key}"] = arr
     state["generator"] = gen.get_state().numpy().copy()
     return state
@@ -197,12 +215,22 @@ def load_training_state(
     gen.set_state(torch.from_numpy(np.array(state["generator"], dtype=np.uint8)))
 
 
-def fit_fingerprint(model: Recommender, train: Interactions, seed: int) -> dict:
-    """What a checkpoint must match to be resumed: config (minus epochs), seed, data shape.
+# Config fields that do not change the training trajectory: a checkpoint may be resumed with
+# other values (``epochs`` so that a finished run can be extended).
+_NOT_TRAJECTORY = ("epochs", "patience", "score_pairs")
 
-    ``epochs`` is left out so that a finished run can be resumed with more epochs.
+
+def fit_fingerprint(model: Recommender, train: Interactions, seed: int) -> dict:
+    """What a checkpoint must match to be resumed: the training config, seed and data shape.
+
+    Left out: ``epochs``, ``patience``, ``score_pairs`` and the ``fold_in_*`` parameters, which
+    do not change the parameters an epoch produces.
     """
-    config = {k: v for k, v in dataclasses.asdict(model.config).items() if k != "epochs"}
+    config = {
+        k: v
+        for k, v in dataclasses.asdict(model.config).items()
+        if k not in _NOT_TRAJECTORY and not k.startswith("fold_in")
+    }
     return {
         "model": model.name,
         "config": config,
@@ -253,7 +281,9 @@ class BPRConfig:
 
 
 class BPRNet(nn.Module):
-    """BPR-MF parameters: user factors (n_users, d), item factors (n_items, d), item bias (n_items,).
+    """BPR-MF parameters.
+
+    ``user`` (n_users, d), ``item`` (n_items, d) and ``item_bias`` (n_items, 1) embeddings.
 
     ``forward(users, pos, neg)`` returns what the BPR loss needs (a DistributedDataParallel
     wrapper must see the whole loss input come out of ``forward``).
@@ -275,10 +305,13 @@ class BPRNet(nn.Module):
         self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(x_ui - x_uj (B,), squared L2 norm of the gathered parameters (B,)) for (B,) codes."""
-        pu, qi, qj = self.user(users), self.item(pos), self.item(neg)
-        bi, bj = self.item_bias(pos).squeeze(-1), self.item_bias(neg).squeeze(-1)
+        # One lookup for positives and negatives: each embedding backward costs a full-table pass.
+        items = torch.cat([pos, neg])
+        pu, q, b = self.user(users), self.item(items), self.item_bias(items).squeeze(-1)
+        qi, qj = q.chunk(2)
+        bi, bj = b.chunk(2)
         diff = (pu * (qi - qj)).sum(-1) + bi - bj
-        sq = pu.square().sum(-1) + qi.square().sum(-1) + qj.square().sum(-1) + bi**2 + bj**2
+        sq = pu.square().sum(-1) + (q.square().sum(-1) + b.square()).view(2, -1).sum(0)
         return diff, sq
 
     @torch.no_grad()
@@ -308,7 +341,8 @@ class BPR(Recommender):
         check_positive(cfg, "factors", "epochs", "lr", "batch_size", "init_std", "patience")
         if cfg.negative_sampling not in ("uniform", "popularity"):
             raise ConfigError(
-                f"negative_sampling must be 'uniform' or 'popularity', got {cfg.negative_sampling!r}"
+                "negative_sampling must be 'uniform' or 'popularity', "
+                f"got {cfg.negative_sampling!r}"
             )
         if len(train) == 0:
             raise ConfigError("bpr needs at least one training interaction")
@@ -325,7 +359,7 @@ class BPR(Recommender):
         self._items = torch.from_numpy(train.item.astype(np.int64))
         self._gen = gen
         self._net = BPRNet(train.n_users, train.n_items, cfg.factors, cfg.init_std, gen).to(device)
-        self._opt = torch.optim.Adam(self._net.parameters(), lr=cfg.lr)
+        self._opt = make_adam(self._net, cfg.lr)
         self._device = device
 
         def step(epoch: int) -> dict[str, float]:
@@ -337,7 +371,9 @@ class BPR(Recommender):
                 lambda net, u, i, j: _bpr_loss(net, u, i, j, reg=cfg.reg),
                 device,
             )
-            log.debug("bpr epoch %d: %.0f triples/s", epoch + 1, seen / (time.perf_counter() - start))
+            log.debug(
+                "bpr epoch %d: %.0f triples/s", epoch + 1, seen / (time.perf_counter() - start)
+            )
             return {"loss": loss}
 
         self.history = run_epochs(

@@ -1,0 +1,321 @@
+"""NeuMF: neural collaborative filtering (He et al. 2017) on implicit feedback.
+
+Two paths read separate user and item embeddings: GMF (their elementwise product) and an MLP
+(their concatenation through ReLU layers). A final linear layer turns both outputs into one
+logit. Training minimises binary cross-entropy on each positive and ``negatives`` items drawn
+uniformly from those the user has not interacted with.
+
+Fold-in (FoldIn ``"neumf"``) fits a new user's two embeddings by a few gradient steps with the
+network frozen, in numpy (:mod:`recsys._neumf_numpy`); :meth:`NeuMF.network_arrays` exports the
+weights it needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data import Interactions
+from ..errors import ConfigError
+from ..foldin import FoldIn
+from ..training import resolve_device, run_epochs, torch_seed
+from .base import FitContext, Recommender
+from .bpr import (
+    NegativeSampler,
+    check_positive,
+    fit_fingerprint,
+    load_training_state,
+    make_adam,
+    shard_batches,
+    train_batches,
+    training_state,
+)
+
+__all__ = ["NeuMF", "NeuMFConfig", "NeuMFNet"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NeuMFConfig:
+    """NeuMF hyper-parameters. Defaults are starting points, to be tuned on ml-latest-small."""
+
+    # GMF embedding size (He et al.'s "predictive factors" range is 8-64).
+    gmf_dim: int = 32
+    # MLP embedding size per side; the first layer sees user and item concatenated (2x).
+    mlp_dim: int = 32
+    # Output sizes of the MLP's ReLU layers: the paper's halving tower.
+    mlp_layers: tuple[int, ...] = (64, 32, 16)
+    # NeuMF overfits quickly; early stopping on validation usually ends sooner.
+    epochs: int = 20
+    # Adam step size from the paper.
+    lr: float = 0.001
+    # L2 on the batch's embeddings; the paper uses none, a trace keeps rare items in check.
+    reg: float = 1e-6
+    # Positives per batch; each brings `negatives` sampled negatives, so 5x as many examples.
+    batch_size: int = 1024
+    # Sampled negatives per positive: the paper's best ratio is 3-6.
+    negatives: int = 4
+    # Std of the embeddings' normal initialisation, as in the paper.
+    init_std: float = 0.01
+    # Epochs without validation improvement before stopping (run_epochs' rule).
+    patience: int = 3
+    # Users scored per forward pass are capped so that users x items <= this (memory bound).
+    score_pairs: int = 1 << 19
+    # Fold-in: Adam steps on the new user's embeddings (milliseconds each).
+    fold_in_steps: int = 40
+    # Fold-in Adam step size; embeddings are O(0.1-1), so 40 steps can move them enough.
+    fold_in_lr: float = 0.05
+    # Unrated items sampled as negatives per positive in fold-in, as in training.
+    fold_in_negatives: int = 4
+    # Pull towards the mean user (|x - mean|^2 / 2): keeps one-rating profiles sensible.
+    fold_in_reg: float = 0.0
+
+
+class NeuMFNet(nn.Module):
+    """NeuMF parameters and forward.
+
+    Embeddings: ``gmf_user`` (n_users, g), ``gmf_item`` (n_items, g), ``mlp_user`` (n_users, m),
+    ``mlp_item`` (n_items, m); ``mlp`` is Linear+ReLU layers from 2m to ``layers[-1]``; ``out``
+    a Linear(g + layers[-1], 1).
+    """
+
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        gmf_dim: int,
+        mlp_dim: int,
+        layers: tuple[int, ...],
+        init_std: float,
+        gen: torch.Generator,
+    ):
+        super().__init__()
+        self.gmf_user = nn.Embedding(n_users, gmf_dim)
+        self.gmf_item = nn.Embedding(n_items, gmf_dim)
+        self.mlp_user = nn.Embedding(n_users, mlp_dim)
+        self.mlp_item = nn.Embedding(n_items, mlp_dim)
+        sizes = [2 * mlp_dim, *layers]
+        self.mlp = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.out = nn.Linear(gmf_dim + sizes[-1], 1)
+        with torch.no_grad():
+            for emb in (self.gmf_user, self.gmf_item, self.mlp_user, self.mlp_item):
+                nn.init.normal_(emb.weight, 0.0, init_std, generator=gen)
+            for lin in self.mlp:
+                # He initialisation suits ReLU layers; zero biases start every unit active-ish.
+                nn.init.kaiming_uniform_(lin.weight, nonlinearity="relu", generator=gen)
+                lin.bias.zero_()
+            # The output layer is linear: Glorot keeps its logits near zero at the start.
+            nn.init.xavier_uniform_(self.out.weight, generator=gen)
+            self.out.bias.zero_()
+
+    def _mlp(self, h: torch.Tensor) -> torch.Tensor:
+        for lin in self.mlp:
+            h = torch.relu(lin(h))
+        return h
+
+    def forward(
+        self, users: torch.Tensor, items: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits (B,), squared L2 norm of the gathered embeddings (B,)) for (B,) codes."""
+        gu, gi = self.gmf_user(users), self.gmf_item(items)
+        mu, mi = self.mlp_user(users), self.mlp_item(items)
+        h = self._mlp(torch.cat([mu, mi], dim=-1))
+        logits = self.out(torch.cat([gu * gi, h], dim=-1)).squeeze(-1)
+        sq = sum(e.square().sum(-1) for e in (gu, gi, mu, mi))
+        return logits, sq
+
+    @torch.no_grad()
+    def score_all(self, users: torch.Tensor) -> torch.Tensor:
+        """Logits of every item for (n,) user codes: (n, n_items).
+
+        Layer 0 is split into user and item parts (``W0 [m_u, m_i] = W0_u m_u + W0_i m_i``), so
+        it costs one product per user and per item rather than per pair.
+        """
+        m = self.mlp_user.embedding_dim
+        g = self.gmf_user.embedding_dim
+        first = self.mlp[0]
+        user_part = self.mlp_user(users) @ first.weight[:, :m].T  # (n, h1)
+        item_part = self.mlp_item.weight @ first.weight[:, m:].T + first.bias  # (n_items, h1)
+        h = torch.relu(user_part[:, None, :] + item_part[None, :, :])
+        for lin in self.mlp[1:]:
+            h = torch.relu(lin(h))
+        w = self.out.weight[0]
+        gmf = (self.gmf_user(users) * w[:g]) @ self.gmf_item.weight.T
+        return gmf + h @ w[g:] + self.out.bias
+
+
+def _bce_loss(net: nn.Module, users, items, labels, *, reg: float) -> torch.Tensor:
+    logits, sq = net(users, items)
+    return F.binary_cross_entropy_with_logits(logits, labels) + reg * sq.mean()
+
+
+class NeuMF(Recommender):
+    """NeuMF (GMF + MLP) trained with sampled negatives; every training interaction is a positive.
+
+    After ``fit``: ``user_factors`` (n_users, g + m) and ``item_factors`` (n_items, g + m) hold the
+    concatenated GMF and MLP embeddings (float32 numpy); ``item_counts`` (n_items,). Scoring runs
+    the torch network kept on the training device.
+    """
+
+    name = "ncf"
+    kind = "implicit"
+    Config = NeuMFConfig
+
+    def _fit(self, train: Interactions, ctx: FitContext) -> None:
+        cfg = self.config
+        check_positive(
+            cfg, "gmf_dim", "mlp_dim", "epochs", "lr", "batch_size", "negatives", "init_std",
+            "patience", "score_pairs", "fold_in_steps",
+        )  # fmt: skip
+        if not cfg.mlp_layers or min(cfg.mlp_layers) <= 0:
+            raise ConfigError(f"mlp_layers must be positive sizes, got {cfg.mlp_layers!r}")
+        if len(train) == 0:
+            raise ConfigError("ncf needs at least one training interaction")
+        device = resolve_device(ctx.device)
+        gen = torch_seed(ctx.seed, "cpu")  # init and sampling: the same numbers on every device
+        self._seed = int(ctx.seed)
+        self.item_counts = np.bincount(train.item, minlength=train.n_items).astype(np.float32)
+        self._trained_users = np.unique(train.user).astype(np.int64)
+        self._sampler = NegativeSampler(train.n_items, None, train.user, train.item)
+        self._users = torch.from_numpy(train.user.astype(np.int64))
+        self._items = torch.from_numpy(train.item.astype(np.int64))
+        self._gen = gen
+        self._device = device
+        self._net = NeuMFNet(
+            train.n_users,
+            train.n_items,
+            cfg.gmf_dim,
+            cfg.mlp_dim,
+            tuple(cfg.mlp_layers),
+            cfg.init_std,
+            gen,
+        ).to(device)
+        self._opt = make_adam(self._net, cfg.lr)
+
+        def step(epoch: int) -> dict[str, float]:
+            start = time.perf_counter()
+            loss, seen = train_batches(
+                self._net,
+                self._opt,
+                self._epoch_batches(),
+                lambda net, u, i, y: _bce_loss(net, u, i, y, reg=cfg.reg),
+                device,
+            )
+            log.debug("ncf epoch %d: %.0f pairs/s", epoch + 1, seen / (time.perf_counter() - start))
+            return {"loss": loss}
+
+        self.history = run_epochs(
+            name=self.name,
+            n_epochs=cfg.epochs,
+            step=step,
+            get_state=lambda: training_state(self._net, self._opt, self._gen),
+            set_state=lambda s: load_training_state(self._net, self._opt, self._gen, s),
+            score_fn=self.score,
+            train=train,
+            ctx=ctx,
+            patience=cfg.patience,
+            fingerprint=fit_fingerprint(self, train, ctx.seed),
+        )
+        net = self._net
+        self.user_factors = self._concat(net.gmf_user.weight, net.mlp_user.weight)
+        self.item_factors = self._concat(net.gmf_item.weight, net.mlp_item.weight)
+        # The network stays for score(); the optimiser and sampling state are no longer needed.
+        del self._opt, self._sampler, self._users, self._items
+
+    @staticmethod
+    def _concat(gmf: torch.Tensor, mlp: torch.Tensor) -> np.ndarray:
+        return torch.cat([gmf, mlp], dim=1).detach().cpu().numpy().astype(np.float32)
+
+    def _epoch_batches(
+        self, rank: int = 0, world_size: int = 1
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """This rank's (users, items, labels) batches of one epoch.
+
+        Each positive comes with ``negatives`` sampled items: (b * (1 + negatives),) int64,
+        int64 and float32 (1 for positives, 0 for negatives), on CPU.
+        """
+        k = self.config.negatives
+        for batch, part in shard_batches(
+            len(self._users), self.config.batch_size, self._gen, rank, world_size
+        ):
+            users = self._users[batch]
+            # Negatives for the whole global batch on every rank keep the generators in step.
+            neg = self._sampler.sample(users.repeat_interleave(k), self._gen).view(-1, k)
+            u, pos, neg = users[part], self._items[batch][part], neg[part].reshape(-1)
+            labels = torch.cat([torch.ones(len(pos)), torch.zeros(len(neg))])
+            yield torch.cat([u, u.repeat_interleave(k)]), torch.cat([pos, neg]), labels
+
+    # -- after fit --------------------------------------------------------------------------------
+    def score(self, users: np.ndarray) -> np.ndarray:
+        """Logits of every item: (len(users), n_items) float32, in memory-bounded chunks."""
+        self._check_fitted()
+        users = np.asarray(users, np.int64)
+        chunk = max(1, self.config.score_pairs // max(self.n_items, 1))
+        out = np.empty((len(users), self.n_items), np.float32)
+        for start in range(0, len(users), chunk):
+            u = torch.as_tensor(users[start : start + chunk], device=self._device)
+            out[start : start + chunk] = self._net.score_all(u).float().cpu().numpy()
+        return out
+
+    @property
+    def item_embeddings(self) -> np.ndarray | None:
+        """(n_items, gmf_dim + mlp_dim): the GMF item embedding, then the MLP one."""
+        return getattr(self, "item_factors", None)
+
+    def network_arrays(self) -> dict[str, np.ndarray]:
+        """The trained network as float32 numpy arrays (layout in :mod:`recsys._neumf_numpy`)."""
+        self._check_fitted()
+        return export_network(self._net, self._trained_users)
+
+    def fold_in_state(self) -> FoldIn:
+        """Gradient fold-in of the user's GMF and MLP embeddings with the network frozen."""
+        self._check_fitted()
+        cfg = self.config
+        return FoldIn(
+            "neumf",
+            popularity=self.item_counts,
+            network=self.network_arrays(),
+            params={
+                "threshold": self.threshold,
+                "fold_in_steps": cfg.fold_in_steps,
+                "fold_in_lr": cfg.fold_in_lr,
+                "fold_in_negatives": cfg.fold_in_negatives,
+                "fold_in_reg": cfg.fold_in_reg,
+                "seed": self._seed,
+            },
+        )
+
+
+def export_network(net: NeuMFNet, trained_users: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """``net``'s weights as float32 numpy arrays, named as :mod:`recsys._neumf_numpy` expects.
+
+    ``gmf_user_mean``/``mlp_user_mean`` average the users in ``trained_users`` (all users when
+    None): users without training data keep their random initialisation and would bias it.
+    """
+
+    def arr(t: torch.Tensor) -> np.ndarray:
+        return t.detach().cpu().numpy().astype(np.float32)
+
+    gmf_user, mlp_user = arr(net.gmf_user.weight), arr(net.mlp_user.weight)
+    if trained_users is not None and len(trained_users):
+        gmf_user, mlp_user = gmf_user[trained_users], mlp_user[trained_users]
+    network = {
+        "gmf_item": arr(net.gmf_item.weight),
+        "mlp_item": arr(net.mlp_item.weight),
+        "gmf_user_mean": gmf_user.mean(axis=0),
+        "mlp_user_mean": mlp_user.mean(axis=0),
+        "out_weight": arr(net.out.weight).ravel(),
+        "out_bias": arr(net.out.bias).ravel(),
+    }
+    for layer, lin in enumerate(net.mlp):
+        network[f"mlp_weight_{layer}"] = arr(lin.weight)
+        network[f"mlp_bias_{layer}"] = arr(lin.bias)
+    return network
