@@ -397,9 +397,14 @@ class Artifact:
         return float(self.fold_in_model.params.get("threshold", 4.0))
 
     def code(self, movie_id: int) -> int | None:
-        """Item code of ``movie_id``, or None if it is not in the catalogue."""
+        """Item code (row of ``items``) of ``movie_id``, or None if it is not in the catalogue."""
         loc = self._code_of.get_indexer([movie_id])[0]
         return int(loc) if loc >= 0 else None
+
+    def codes(self, movie_ids) -> np.ndarray:
+        """Item codes of many movie ids at once: (n,) int64, -1 where an id is unknown."""
+        ids = pd.Index(np.asarray(list(movie_ids), dtype=np.int64))
+        return self._code_of.get_indexer(ids).astype(np.int64)
 
     # -- fold-in ---------------------------------------------------------------------------------
     def profile(self, ratings: Mapping[int, float]) -> Profile:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import ConfigError, RecsysError
+from .errors import ConfigError, DataFormatError, RecsysError
 
 __all__ = ["main"]
 
@@ -388,6 +388,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--resume needs --checkpoint-dir")
     try:
         return args.func(args)
+    except DataFormatError as exc:
+        hint = ""
+        if exc.line is not None and not getattr(args, "skip_bad_lines", True):
+            hint = "\n(to skip and report malformed lines instead, pass --skip-bad-lines)"
+        print(f"error: {exc}{hint}", file=sys.stderr)
+        return 2
     except RecsysError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

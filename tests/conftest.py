@@ -41,3 +41,11 @@ def cuda_device() -> str:
     if not torch.cuda.is_available():
         pytest.skip("CUDA not available")
     return "cuda"
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory) -> Path:
+    """A small learnable data set (300 users, 200 items, 4 taste clusters) in ML-25M CSV format."""
+    from recsys.synth import SynthConfig, write_movielens_csv
+
+    return write_movielens_csv(tmp_path_factory.mktemp("synthetic") / "synth", SynthConfig())
