@@ -13,6 +13,8 @@ in blocks of rows from sparse products, so 59k items never need a dense n_items^
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +44,15 @@ class ItemKNNConfig:
     shrink: float = 10.0
 
 
+def _n_workers() -> int:
+    """Threads for the block loop: the usable cores, at most 4 (each holds a dense block)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
 def _binary_csr(train: Interactions) -> sp.csr_matrix:
     """(n_users, n_items) float32 CSR with a 1 for every (user, item) pair present."""
     x = train.to_csr()
@@ -53,7 +64,7 @@ def _topk_rows(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Keep each row's ``k`` largest strictly positive entries of a dense block.
 
     Ties at the k-th value go to the lower column, so the result does not depend on the
-    partition algorithm. Returns (row, col) indices of the kept entries.
+    partition algorithm. Returns (row, col) indices of the kept entries, row-major.
 
     Args:
         block: (b, n) float32 similarities (not modified).
@@ -61,18 +72,19 @@ def _topk_rows(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """
     b, n = block.shape
     if k >= n:
-        keep = block > 0
-        return np.nonzero(keep)
-    # The k-th largest value of each row: everything above it is kept, and from the entries equal
-    # to it only as many as are still needed, lowest column first.
-    kth = -np.partition(-block, k - 1, axis=1)[:, k - 1 : k]  # (b, 1)
-    above = block > kth
-    need = k - above.sum(axis=1, keepdims=True)  # (b, 1), >= 1
-    equal = block == kth
-    rank_among_equal = np.cumsum(equal, axis=1, dtype=np.int32)
-    keep = above | (equal & (rank_among_equal <= need))
-    keep &= block > 0
-    return np.nonzero(keep)
+        return np.nonzero(block > 0)
+    # Candidates: entries at least as large as the row's k-th largest value. Usually k per row;
+    # ties at the k-th value add a few more, which the exact sort below settles.
+    kth = np.partition(block, n - k, axis=1)[:, n - k : n - k + 1]  # (b, 1)
+    cand = block >= kth
+    cand &= block > 0
+    rows, cols = np.nonzero(cand)
+    order = np.lexsort((cols, -block[rows, cols], rows))  # by row, value desc, column asc
+    rows, cols = rows[order], cols[order]
+    counts = np.bincount(rows, minlength=b)
+    rank = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+    keep = rank < k
+    return rows[keep], cols[keep]
 
 
 def cosine_topk(x: sp.csr_matrix, neighbors: int, shrink: float) -> sp.csr_matrix:
@@ -92,8 +104,8 @@ def cosine_topk(x: sp.csr_matrix, neighbors: int, shrink: float) -> sp.csr_matri
     norms = np.sqrt(np.asarray(x.sum(axis=0)).ravel()).astype(np.float32)  # (n_items,)
     xt = x.T.tocsr()  # (n_items, n_users): item columns as rows, for cheap row blocks
     block_rows = max(1, min(n_items, _BLOCK_ELEMENTS // max(n_items, 1)))
-    rows, cols, vals = [], [], []
-    for start in range(0, n_items, block_rows):
+
+    def one_block(start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         stop = min(start + block_rows, n_items)
         # Co-occurrence counts of this block of items with every item, (b, n_items): a sparse
         # product, then dense for the top-k (the block is bounded by _BLOCK_ELEMENTS).
@@ -106,11 +118,16 @@ def cosine_topk(x: sp.csr_matrix, neighbors: int, shrink: float) -> sp.csr_matri
         local = np.arange(stop - start)
         sim[local, start + local] = 0.0  # an item is not its own neighbour
         r, c = _topk_rows(sim, neighbors)
-        rows.append(r + start)
-        cols.append(c)
-        vals.append(sim[r, c])
+        return r + start, c, sim[r, c]
+
+    # scipy's sparse product and numpy's big array operations release the GIL, so blocks run in
+    # parallel threads; each block's result does not depend on the schedule.
+    starts = range(0, n_items, block_rows)
+    with ThreadPoolExecutor(_n_workers()) as pool:
+        parts = list(pool.map(one_block, starts))
+    rows, cols, vals = (np.concatenate(p) for p in zip(*parts))
     w = sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        (vals, (rows, cols)),
         shape=(n_items, n_items),
         dtype=np.float32,
     )
