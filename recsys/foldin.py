@@ -9,10 +9,11 @@ Methods (``FoldIn.method``):
   solve ``min_{x, b_u} sum_i (r_i - mu - b_i - b_u - x.q_i)^2 + reg (|x|^2 + b_u^2)`` in closed form.
   Scores are predicted ratings ``mu + b_i + b_u + x.q_i``.
 - ``"confidence"`` (iALS, BPR): the iALS user step (Hu, Koren & Volinsky 2008; Rendle et al. 2022).
-  Every rated item gets weight ``alpha`` and target 1 if its rating is at least ``threshold`` (a
-  positive), else target 0 (a confident negative); every other item has weight ``unobserved_weight``
-  and target 0. Solve ``(w0 G + sum_i (alpha - w0) q_i q_i^T + lam I) x = alpha sum_{i positive} q_i``
-  with the Gramian ``G = Q^T Q`` and ``lam = reg * (n_rated + w0 n_items) ** reg_exponent``.
+  A rated item with a rating of at least ``threshold`` is a positive (weight ``alpha``, target 1);
+  a lower rating is a confident negative (weight ``negative_weight``, default ``alpha``, target 0);
+  every other item has weight ``w0 = unobserved_weight`` and target 0. Solve
+  ``(w0 G + sum_i (c_i - w0) q_i q_i^T + lam I) x = alpha sum_{i positive} q_i`` with ``c_i`` the
+  item's weight, the Gramian ``G = Q^T Q`` and ``lam = reg * (n_rated + w0 n_items) ** reg_exponent``.
   Scores are ``x.q_i + b_i`` (``b_i`` is zero for iALS).
 - ``"item_similarity"`` (item-kNN, EASE): the user's 0/1 positive vector times the item-item weight
   matrix; no user vector.
@@ -83,7 +84,12 @@ class FoldIn:
             raise ConfigError("fold-in method 'neumf' needs the network weights")
 
     # -- scalars with their defaults ------------------------------------------------------------
-    def _p(self, name: str) -> float:
+    def _p(self, name: str, default: float | None = None) -> float:
+        """Parameter ``name`` from ``params``, else ``default``, else the table below."""
+        if name in self.params:
+            return float(self.params[name])
+        if default is not None:
+            return float(default)
         defaults = {
             "reg": 0.1,
             "alpha": 1.0,
@@ -92,7 +98,7 @@ class FoldIn:
             "threshold": 4.0,
             "global_mean": 0.0,
         }
-        return float(self.params.get(name, defaults[name]))
+        return float(defaults[name])
 
     @property
     def n_items(self) -> int:
@@ -129,8 +135,10 @@ class FoldIn:
         alpha, w0 = self._p("alpha"), self._p("unobserved_weight")
         q = self.item_factors[codes].astype(np.float64)
         positive = ratings >= self._p("threshold")
+        # Positives weigh alpha; low ratings (target 0) weigh negative_weight (alpha by default).
+        weight = np.where(positive, alpha, self._p("negative_weight", alpha))
         lam = self._p("reg") * (len(codes) + w0 * self.n_items) ** self._p("reg_exponent")
-        a = w0 * self.gramian + (alpha - w0) * (q.T @ q) + lam * np.eye(q.shape[1])
+        a = w0 * self.gramian + (q.T * (weight - w0)) @ q + lam * np.eye(q.shape[1])
         b = alpha * q[positive].sum(axis=0)
         return a, b
 

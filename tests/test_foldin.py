@@ -235,8 +235,9 @@ def _confidence_reference(fold, codes, ratings):
     q = fold.item_factors.astype(np.float64)
     weight = np.full(n_items, w0)
     target = np.zeros(n_items)
+    negative_weight = fold._p("negative_weight", alpha)
     for c, r in zip(codes, ratings, strict=True):
-        weight[c] = alpha
+        weight[c] = alpha if r >= thr else negative_weight
         target[c] = 1.0 if r >= thr else 0.0
     lam = reg * (len(codes) + w0 * n_items) ** expo
     # min_x sum_i weight_i (target_i - x.q_i)^2 + lam |x|^2 as one stacked least-squares system.
@@ -248,14 +249,15 @@ def _confidence_reference(fold, codes, ratings):
     return x, q @ x + bias
 
 
-@pytest.mark.parametrize("trial", range(8))
+@pytest.mark.parametrize("trial", range(10))
 def test_confidence_matches_dense_weighted_least_squares(rng, trial):
     params = [
         {},
         {"alpha": 10.0, "unobserved_weight": 0.05, "reg": 0.5, "reg_exponent": 1.0},
         {"alpha": 3.0, "unobserved_weight": 0.3, "reg": 0.1, "reg_exponent": 0.5, "threshold": 3.5},
         {"alpha": 1.0, "unobserved_weight": 1.0, "reg": 1.0},
-    ][trial % 4]
+        {"alpha": 4.0, "unobserved_weight": 0.2, "reg": 0.3, "negative_weight": 0.5},
+    ][trial % 5]
     n_items = int(rng.integers(10, 60))
     fold = _random_foldin(
         rng,
@@ -263,7 +265,7 @@ def test_confidence_matches_dense_weighted_least_squares(rng, trial):
         n_items=n_items,
         d=int(rng.integers(1, 8)),
         params=params,
-        bias=trial >= 4,
+        bias=trial >= 5,
     )
     codes, ratings = _random_profile(rng, n_items)
     ratings[0] = 5.0  # at least one positive, so no fallback

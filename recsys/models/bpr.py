@@ -278,6 +278,8 @@ class BPRConfig:
     fold_in_alpha: float = 1.0
     # Weight of the unrated items (the implicit "everything else is weakly negative").
     fold_in_unobserved_weight: float = 0.1
+    # Weight of a visitor's low rating (a confident negative with target 0).
+    fold_in_negative_weight: float = 1.0
 
 
 class BPRNet(nn.Module):
@@ -435,6 +437,7 @@ class BPR(Recommender):
                 "alpha": cfg.fold_in_alpha,
                 "unobserved_weight": cfg.fold_in_unobserved_weight,
                 "reg_exponent": 0.0,
+                "negative_weight": cfg.fold_in_negative_weight,
                 "threshold": self.threshold,
             },
         )

@@ -72,6 +72,9 @@ class IALSConfig:
     cg_steps: int = 3
     # Iterations without validation improvement before stopping (run_epochs' rule).
     patience: int = 3
+    # Fold-in only: weight of a visitor's low rating (a confident negative, target 0). Training
+    # sees positives only, so this is a fold-in choice, tuned on the users protocol's validation.
+    fold_in_negative_weight: float = 1.0
 
 
 @dataclass
@@ -224,7 +227,11 @@ class IALS(Recommender):
         # The stopping rule is left out so that a finished run can be resumed for more iterations.
         fingerprint = {
             "model": self.name,
-            "config": {k: v for k, v in asdict(cfg).items() if k not in ("iterations", "patience")},
+            "config": {
+                k: v
+                for k, v in asdict(cfg).items()
+                if k not in ("iterations", "patience") and not k.startswith("fold_in")
+            },
             "seed": ctx.seed,
             "shape": [self.n_users, self.n_items, nnz],
         }
@@ -399,6 +406,7 @@ class IALS(Recommender):
                 "alpha": cfg.alpha,
                 "unobserved_weight": cfg.unobserved_weight,
                 "reg_exponent": cfg.reg_exponent,
+                "negative_weight": cfg.fold_in_negative_weight,
                 "threshold": self.threshold,
             },
         )
