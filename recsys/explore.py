@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .foldin import PARAM_DEFAULTS
+
 __all__ = [
     "normalize_text",
     "deinvert_title",
@@ -929,15 +931,8 @@ def explain_fold_in(manifest: Mapping, rating_scale: Sequence[float] | None = No
     fold = manifest.get("fold_in") or {}
     method = fold.get("method", "?")
     p = dict(fold.get("params") or {})
-    defaults = {
-        "reg": 0.1,
-        "alpha": 1.0,
-        "unobserved_weight": 0.1,
-        "reg_exponent": 0.0,
-        "threshold": 4.0,
-        "global_mean": 0.0,
-    }
-    v = {k: _fmt(p.get(k, d)) for k, d in defaults.items()}
+    v = {k: _fmt(p.get(k, d)) for k, d in PARAM_DEFAULTS.items()}
+    v["negative_weight"] = _fmt(p.get("negative_weight", p.get("alpha", PARAM_DEFAULTS["alpha"])))
     model = (manifest.get("model") or {}).get("name", "?")
     n_items = manifest.get("n_items", "n")
     scale = rating_scale or (manifest.get("dataset") or {}).get("rating_scale") or (0.5, 5, 0.5)
@@ -953,10 +948,11 @@ def explain_fold_in(manifest: Mapping, rating_scale: Sequence[float] | None = No
             "This is the **iALS user step** (Hu, Koren & Volinsky 2008). A rating of at least "
             f"**{v['threshold']}** stars is a *positive* (target 1, weight $\\alpha$ = "
             f"**{v['alpha']}**); a lower rating is a confident *negative* (target 0, weight "
-            f"$\\alpha$); every movie you did not rate is a weak negative with weight $w_0$ = "
-            f"**{v['unobserved_weight']}**. Minimising the weighted squared error plus "
+            f"$c_-$ = **{v['negative_weight']}**); every movie you did not rate is a weak "
+            f"negative with weight $w_0$ = **{v['unobserved_weight']}**. With $c_j$ the weight "
+            "of rated movie $j$, minimising the weighted squared error plus "
             "$\\lambda\\lVert x\\rVert^2$ gives a linear system:\n\n"
-            "$$\\Big(w_0\\, Q^\\top Q + (\\alpha - w_0) \\sum_{j \\in \\text{rated}} q_j q_j^\\top "
+            "$$\\Big(w_0\\, Q^\\top Q + \\sum_{j \\in \\text{rated}} (c_j - w_0)\\, q_j q_j^\\top "
             "+ \\lambda I\\Big)\\, x = \\alpha \\sum_{j \\in \\text{positives}} q_j$$\n\n"
             "$$\\lambda = \\text{reg}\\cdot(n_\\text{rated} + w_0\\, n_\\text{items})^{e}"
             f",\\quad \\text{{reg}} = {v['reg']},\\ e = {v['reg_exponent']},\\ "

@@ -34,9 +34,19 @@ import scipy.sparse as sp
 
 from .errors import ConfigError
 
-__all__ = ["FoldIn", "FoldInResult", "METHODS"]
+__all__ = ["FoldIn", "FoldInResult", "METHODS", "PARAM_DEFAULTS"]
 
 METHODS = ("ridge", "confidence", "item_similarity", "popularity", "neumf")
+
+# Values of the scalars a FoldIn's ``params`` may leave out (``negative_weight`` defaults to alpha).
+PARAM_DEFAULTS: dict[str, float] = {
+    "reg": 0.1,
+    "alpha": 1.0,
+    "unobserved_weight": 0.1,
+    "reg_exponent": 0.0,
+    "threshold": 4.0,
+    "global_mean": 0.0,
+}
 
 
 @dataclass(frozen=True)
@@ -90,15 +100,7 @@ class FoldIn:
             return float(self.params[name])
         if default is not None:
             return float(default)
-        defaults = {
-            "reg": 0.1,
-            "alpha": 1.0,
-            "unobserved_weight": 0.1,
-            "reg_exponent": 0.0,
-            "threshold": 4.0,
-            "global_mean": 0.0,
-        }
-        return float(defaults[name])
+        return float(PARAM_DEFAULTS[name])
 
     @property
     def n_items(self) -> int:
