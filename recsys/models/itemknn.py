@@ -38,8 +38,9 @@ _BLOCK_ELEMENTS = 1 << 24
 class ItemKNNConfig:
     """Hyper-parameters of :class:`ItemKNN` (defaults to be tuned on ml-latest-small)."""
 
-    # Neighbours kept per item: 100 is the usual sweet spot between coverage and noise.
-    neighbors: int = 100
+    # Neighbours kept per item; tuned on ml-latest-small (users protocol validation NDCG@10 0.230
+    # at 20, the whole 5x4 grid searched).
+    neighbors: int = 20
     # Added to the cosine denominator so pairs seen together by few users count less.
     shrink: float = 10.0
 
