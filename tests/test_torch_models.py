@@ -389,7 +389,7 @@ def test_fold_in_ranks_the_users_block_first(fitted, name):
     assert np.array_equal(state.popularity, np.bincount(train.item, minlength=N_ITEMS))
     if name == "bpr":
         assert set(state.params) == {
-            "reg", "alpha", "unobserved_weight", "reg_exponent", "threshold"
+            "reg", "alpha", "unobserved_weight", "reg_exponent", "negative_weight", "threshold"
         }  # fmt: skip
         assert np.array_equal(state.item_factors, model.item_factors)
         assert np.array_equal(state.item_bias, model.item_bias)

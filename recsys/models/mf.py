@@ -50,18 +50,19 @@ class BiasedMFConfig:
     factors: int = 64
     # Epoch budget; early stopping on validation RMSE usually ends sooner.
     epochs: int = 40
-    # Adam step size that converges in tens of epochs at batch 1024.
-    lr: float = 0.005
-    # L2 on the batch's factors and biases; 0.02 overfit within 3 epochs on ml-latest-small.
-    reg: float = 0.05
+    # Adam step size; tuned on ml-latest-small's ratings protocol (validation RMSE 0.866).
+    lr: float = 0.01
+    # L2 on the batch's factors and biases; tuned with lr (0.02 overfit within 3 epochs).
+    reg: float = 0.1
     # Smaller batches than BPR: the ratings set is small and MF gains from more steps.
     batch_size: int = 1024
     # Std of the normal initialisation; small so training starts from the bias-only model.
     init_std: float = 0.01
     # Epochs without validation improvement before stopping (run_epochs' rule).
     patience: int = 3
-    # Ridge weight of the fold-in solve for new users (profiles are short: keep it firm).
-    fold_in_reg: float = 1.0
+    # Ridge weight of the fold-in solve for new users; tuned on the users protocol's validation
+    # (NDCG@10 0.120 at 10 vs 0.070 at 1): short profiles need a firm prior.
+    fold_in_reg: float = 10.0
 
 
 class BiasedMFNet(nn.Module):
