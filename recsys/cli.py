@@ -61,6 +61,7 @@ def _write_json(path: str, payload: dict) -> None:
     with os.fdopen(fd, "w") as f:
         json.dump(payload, f, indent=2)
         f.write("\n")
+    os.chmod(tmp, 0o644)  # mkstemp makes files private; a results file is meant to be shared
     os.replace(tmp, target)
 
 
