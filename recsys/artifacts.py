@@ -233,12 +233,19 @@ def _read_manifest(path: Path) -> dict:
 
 
 def _verify_files(path: Path, files: Mapping[str, str]) -> None:
+    root = path.resolve()
     for name, expected in files.items():
-        if Path(name).name != name:
+        if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
             raise ArtifactError(f"{path / MANIFEST}: file name {name!r} must not contain a path")
         fpath = path / name
         if not fpath.is_file():
             raise ArtifactError(f"{fpath}: listed in the manifest but missing")
+        # A symlink could make the hash check read (and the loader then parse) a file outside
+        # the artifact directory: every listed file must really live inside it.
+        if fpath.is_symlink() or fpath.resolve().parent != root:
+            raise ArtifactError(
+                f"{fpath}: is a symbolic link; artifact files must be regular files inside {path}"
+            )
         actual = sha256_file(fpath)
         if actual != expected:
             raise ArtifactError(
@@ -290,16 +297,29 @@ def load(path: str | Path) -> Artifact:
     for key, value in arrays.items():
         if key.startswith(("similarity.", "network.")):
             continue
-        if len(value) != n:
+        if value.ndim == 0 or len(value) != n:
             raise ArtifactError(
-                f"{path / _ARRAYS}: array {key!r} has {len(value)} rows, items table has {n}"
+                f"{path / _ARRAYS}: array {key!r} has {len(value) if value.ndim else 0} rows, "
+                f"items table has {n}"
             )
     sim = None
     if "similarity.data" in arrays:
-        sim = sp.csr_matrix(
-            (arrays["similarity.data"], arrays["similarity.indices"], arrays["similarity.indptr"]),
-            shape=tuple(arrays["similarity.shape"]),
-        )
+        try:
+            sim = sp.csr_matrix(
+                (
+                    arrays["similarity.data"],
+                    arrays["similarity.indices"],
+                    arrays["similarity.indptr"],
+                ),
+                shape=tuple(int(x) for x in arrays["similarity.shape"]),
+            )
+            sim.check_format(full_check=True)  # indices within the shape, indptr monotone
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArtifactError(f"{path / _ARRAYS}: malformed similarity matrix ({exc})") from exc
+        if sim.shape != (n, n):
+            raise ArtifactError(
+                f"{path / _ARRAYS}: similarity matrix is {sim.shape}, expected ({n}, {n})"
+            )
     network = {k[8:]: v for k, v in arrays.items() if k.startswith("network.")} or None
     fold = manifest.get("fold_in", {})
     try:
@@ -415,7 +435,7 @@ class Artifact:
         for movie_id, rating in dict(ratings).items():
             try:
                 movie_id = int(movie_id)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ConfigError(f"movie id {movie_id!r} is not an integer") from None
             try:
                 value = float(rating)
@@ -429,9 +449,14 @@ class Artifact:
                 )
             ids.append(movie_id)
             values.append(value)
-        codes = (
-            self._code_of.get_indexer(pd.Index(ids, dtype="int64")) if ids else np.array([], int)
-        )
+        # Ids beyond int64 (from a crafted link) cannot be in the catalogue: unknown, not a crash.
+        in_range = [-(2**63) <= m < 2**63 for m in ids]
+        codes = np.full(len(ids), -1, np.int64)
+        if any(in_range):
+            fits = [m for m, ok in zip(ids, in_range) if ok]
+            codes[np.asarray(in_range, bool)] = self._code_of.get_indexer(
+                pd.Index(fits, dtype="int64")
+            )
         unknown = [m for m, c in zip(ids, codes) if c < 0]
         if unknown:
             log.warning("%d unknown movie id(s) skipped: %s", len(unknown), unknown[:10])
@@ -580,10 +605,13 @@ def export_model(
     seed: int = 42,
     default: bool = False,
     dataset_dir: str | Path | None = None,
+    map_min_ratings: int = 5,
 ) -> Path:
     """Export a fitted model trained on ``dataset`` (a :class:`~recsys.data.Dataset`).
 
-    Computes the 2-D map here (UMAP if installed, else PCA) so the app never has to, copies the
+    Computes the 2-D map here (UMAP if installed, else PCA) so the app never has to: fitted on
+    the movies with at least ``map_min_ratings`` ratings, the rest placed beside their nearest
+    fitted movies (see :func:`recsys.projection.project_items`). Copies the
     dataset's README.txt (its licence) from ``dataset_dir`` when present, and writes atomically.
     Models without item embeddings (pop, itemknn, ease) are refused: the map, the neighbours
     index and the app's visitor placement all need item vectors.
@@ -596,7 +624,15 @@ def export_model(
             f"model {model.name!r} has no item embeddings to export; export one of "
             "ials, bpr, mf, ncf (pop, itemknn and ease are evaluated but not exported)"
         )
-    coords, proj_info = project_items(embeddings, projection_method, seed=seed)
+    first_genre = np.array([g[0] if len(g) else "" for g in dataset.items["genres"]], dtype=object)
+    coords, proj_info = project_items(
+        embeddings,
+        projection_method,
+        seed=seed,
+        counts=dataset.items["n_ratings"].to_numpy(),
+        min_count=map_min_ratings,
+        groups=first_genre,
+    )
     license_text = None
     if dataset_dir is not None and (Path(dataset_dir) / "README.txt").exists():
         license_text = (Path(dataset_dir) / "README.txt").read_text(

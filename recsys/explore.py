@@ -817,6 +817,7 @@ def map_figure(
             )
         )
     fig = go.Figure(traces)
+    x_range, y_range = _core_ranges(xy)
     fig.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 50 if title else 30, "b": 10},  # room for the toolbar
@@ -824,10 +825,37 @@ def map_figure(
         dragmode="lasso",
         hovermode="closest",
         title={"text": html.escape(title)} if title else None,
-        xaxis={"showticklabels": False, "zeroline": False, "showgrid": False, "title": None},
-        yaxis={"showticklabels": False, "zeroline": False, "showgrid": False, "title": None},
+        xaxis={
+            "showticklabels": False,
+            "zeroline": False,
+            "showgrid": False,
+            "title": None,
+            "range": x_range,
+        },
+        yaxis={
+            "showticklabels": False,
+            "zeroline": False,
+            "showgrid": False,
+            "title": None,
+            "range": y_range,
+        },
     )
     return fig
+
+
+def _core_ranges(xy: np.ndarray, keep: float = 0.99) -> tuple[list[float], list[float]]:
+    """Axis ranges that frame the central ``keep`` share of the points on each axis (plus a
+    margin): a few far-flung rarely-rated movies would otherwise shrink the map to a blob.
+    Double-clicking the chart (Plotly's autoscale) still shows every point."""
+    if len(xy) == 0:
+        return [-1.0, 1.0], [-1.0, 1.0]
+    lo = np.percentile(xy, 50 * (1 - keep), axis=0)
+    hi = np.percentile(xy, 100 - 50 * (1 - keep), axis=0)
+    pad = (hi - lo) * 0.05 + 1e-6
+    return [float(lo[0] - pad[0]), float(hi[0] + pad[0])], [
+        float(lo[1] - pad[1]),
+        float(hi[1] + pad[1]),
+    ]
 
 
 # -- the model report ---------------------------------------------------------------------------

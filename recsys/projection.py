@@ -15,7 +15,7 @@ import numpy as np
 from .errors import ConfigError
 from .index import normalize_rows
 
-__all__ = ["project_items", "pca_2d", "PROJECTION_METHODS"]
+__all__ = ["project_items", "pca_2d", "place_rest", "PROJECTION_METHODS"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,40 @@ def pca_2d(embeddings: np.ndarray) -> np.ndarray:
     return (out * np.where(signs == 0, 1, signs)).astype(np.float32)
 
 
+def place_rest(
+    embeddings: np.ndarray,
+    core: np.ndarray,
+    core_xy: np.ndarray,
+    groups: np.ndarray | None = None,
+    k: int = 5,
+    batch: int = 2048,
+) -> np.ndarray:
+    """Map positions for the items outside ``core``: the mean position of their ``k`` nearest
+    core items by cosine; items with a zero embedding (no direction to compare) go to the mean
+    position of the core items of their ``groups`` label (e.g. first genre), else the centre.
+
+    ``core`` is a boolean mask (n_items,), ``core_xy`` (n_core, 2). Returns (n_items, 2) float32.
+    """
+    xy = np.zeros((len(embeddings), 2), np.float32)
+    xy[core] = core_xy
+    unit = normalize_rows(embeddings)
+    core_unit = unit[core]
+    rest = np.flatnonzero(~core)
+    has_direction = np.linalg.norm(embeddings[rest], axis=1) > 0
+    directed, undirected = rest[has_direction], rest[~has_direction]
+    k = min(k, int(core.sum()))
+    for start in range(0, len(directed), batch):
+        rows = directed[start : start + batch]
+        sims = unit[rows] @ core_unit.T
+        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        xy[rows] = core_xy[nearest].mean(axis=1)
+    centre = core_xy.mean(axis=0)
+    for row in undirected:
+        same = core & (groups == groups[row]) if groups is not None else None
+        xy[row] = xy[same].mean(axis=0) if same is not None and same.any() else centre
+    return xy
+
+
 def project_items(
     embeddings: np.ndarray,
     method: str = "auto",
@@ -42,14 +76,41 @@ def project_items(
     seed: int = 42,
     n_neighbors: int = 15,
     min_dist: float = 0.1,
+    counts: np.ndarray | None = None,
+    min_count: int = 1,
+    groups: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict]:
     """2-D coordinates of every item and a description of how they were made.
 
     Returns ``(coords (n_items, 2) float32, info)`` where ``info`` names the method and its
     parameters (stored in the artifact manifest). ``"auto"`` uses UMAP if installed, else PCA.
+
+    With ``counts`` (e.g. ratings per item) and ``min_count``, the map is fitted on the items with
+    at least ``min_count`` and a non-zero embedding: a movie rated by one or two people has a
+    mostly random (or, with no positive rating, zero) vector that would scatter noise over the
+    map. The other items are then placed by :func:`place_rest` (their nearest fitted items, or
+    their ``groups`` label's centre), never by another UMAP call.
     """
     if method not in PROJECTION_METHODS:
         raise ConfigError(f"unknown projection {method!r}; choose from {PROJECTION_METHODS}")
+    embeddings = np.asarray(embeddings, dtype=np.float32)
+    core = np.linalg.norm(embeddings, axis=1) > 0
+    if counts is not None:
+        core &= np.asarray(counts) >= min_count
+    if core.sum() < max(n_neighbors + 2, 10):  # too few to fit on: use every item
+        core = np.ones(len(embeddings), dtype=bool)
+    coords, info = _project(embeddings[core], method, seed, n_neighbors, min_dist)
+    if not core.all():
+        coords = place_rest(embeddings, core, coords, groups)
+        info["fitted_on"] = int(core.sum())
+        info["placed_by_nearest_fitted"] = int((~core).sum())
+        info["min_count"] = int(min_count)
+    return coords.astype(np.float32), info
+
+
+def _project(
+    embeddings: np.ndarray, method: str, seed: int, n_neighbors: int, min_dist: float
+) -> tuple[np.ndarray, dict]:
     if method in ("auto", "umap"):
         try:
             import umap  # ~20 s to import; only ever at export time
