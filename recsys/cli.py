@@ -178,7 +178,33 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# Models whose training runs data-parallel under torchrun (recsys.distributed).
+DISTRIBUTED_MODELS = ("bpr", "mf", "ncf")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    from . import distributed
+
+    if distributed.env_world_size() <= 1:
+        return _train(args)
+    # Launched by torchrun: every rank runs the same command; the torch models train
+    # data-parallel and only rank 0 writes the artifact and the checkpoints.
+    if args.model not in DISTRIBUTED_MODELS:
+        raise ConfigError(
+            f"{args.model} does not train data-parallel; under torchrun use one of "
+            f"{', '.join(DISTRIBUTED_MODELS)}, or run it as a single process"
+        )
+    joined_here = not distributed.is_distributed()
+    distributed.init_from_env(args.device)
+    try:
+        return _train(args)
+    finally:
+        if joined_here:
+            distributed.shutdown()
+
+
+def _train(args: argparse.Namespace) -> int:
+    from . import distributed
     from .artifacts import export_model
     from .evaluate import evaluate_models
     from .models import make_model
@@ -218,6 +244,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         resume=args.resume,
     )
     seconds = time.perf_counter() - start
+    if not distributed.is_main():
+        return 0  # rank 0 holds the same model and writes the artifact
+    extra = {"world_size": distributed.world_size()} if distributed.is_distributed() else {}
     out = export_model(
         model,
         dataset,
@@ -231,6 +260,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "history": model.history,
             "threshold": args.threshold,
             "command": "python -m recsys " + " ".join(sys.argv[1:]),
+            **extra,
         },
         projection_method=args.projection,
         seed=args.seed,
@@ -351,7 +381,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="write the results here")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("train", help="train on all data and export an artifact directory")
+    p = sub.add_parser(
+        "train",
+        help="train on all data and export an artifact directory",
+        epilog="Launched by torchrun (torchrun --nproc_per_node=N -m recsys train ...), bpr, mf "
+        "and ncf train data-parallel (DDP: gloo on CPU, NCCL with one GPU per process); "
+        "rank 0 alone writes the artifact and checkpoints.",
+    )
     add_data(p)
     p.add_argument("--model", required=True, choices=MODEL_NAMES)
     p.add_argument("--out", required=True, help="artifact directory, e.g. artifacts/ials")
@@ -381,6 +417,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if os.environ.get("RANK", "0") != "0":  # torchrun's other ranks: no progress bars or info
+        args.quiet = True
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr

@@ -23,10 +23,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import distributed
 from ..data import Interactions
 from ..errors import ConfigError
 from ..foldin import FoldIn
-from ..training import resolve_device, run_epochs, torch_seed
+from ..training import resolve_device, run_epochs, torch_seed, validation_ndcg
 from .base import FitContext, Recommender
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
     "NegativeSampler",
     "shard_batches",
     "train_batches",
+    "epoch_trainer",
+    "distributed_valid_fn",
     "make_adam",
     "training_state",
     "load_training_state",
@@ -162,6 +165,54 @@ def train_batches(
         total += loss.detach() * len(batch[0])
         seen += len(batch[0])
     return (float(total) / seen if seen else 0.0), seen
+
+
+def epoch_trainer(
+    model: Recommender, loss_fn: Callable[..., torch.Tensor], device: str
+) -> Callable[[], tuple[float, int]]:
+    """``run()`` -> (mean loss, examples): one epoch of ``model._net`` with ``model._opt``.
+
+    A single process runs :func:`train_batches` over ``model._epoch_batches()``. Under torchrun
+    (:mod:`recsys.distributed`) the network is wrapped in DistributedDataParallel, each rank
+    trains on its share of every global batch (``_epoch_batches(rank, world_size)``) with the
+    loss scaled so that the averaged gradient is the global batch's, and the loss is summed over
+    ranks. The model must hold ``_net``, ``_opt``, ``_users`` and ``config.batch_size``.
+    """
+    if not distributed.is_distributed():
+        return lambda: train_batches(
+            model._net, model._opt, model._epoch_batches(), loss_fn, device
+        )
+    rank, world = distributed.rank(), distributed.world_size()
+    if model.config.batch_size < world:
+        raise ConfigError(
+            f"batch_size {model.config.batch_size} is smaller than the {world} processes"
+        )
+    ddp = distributed.wrap(model._net, device)
+    n = len(model._users)
+
+    def run() -> tuple[float, int]:
+        weights = distributed.shard_weights(n, model.config.batch_size, rank, world)
+        batches = model._epoch_batches(rank, world)
+        return distributed.train_batches(ddp, model._opt, batches, weights, loss_fn, device)
+
+    return run
+
+
+def distributed_valid_fn(
+    valid_fn: Callable[[], float] | None,
+    score_fn: Callable[[np.ndarray], np.ndarray],
+    train: Interactions,
+    ctx: FitContext,
+) -> Callable[[], float] | None:
+    """``valid_fn`` unchanged for a single process; under torchrun, computed on rank 0 only.
+
+    The value (``valid_fn()``, or NDCG@10 of ``score_fn`` when it is None) is broadcast, so every
+    rank takes the same early-stopping decision.
+    """
+    if not distributed.is_distributed():
+        return valid_fn
+    base = valid_fn or (lambda: validation_ndcg(score_fn, train, ctx.valid))
+    return lambda: distributed.from_rank0(base)
 
 
 def make_adam(net: nn.Module, lr: float) -> torch.optim.Optimizer:
@@ -353,7 +404,7 @@ class BPR(Recommender):
             )
         if len(train) == 0:
             raise ConfigError("bpr needs at least one training interaction")
-        device = resolve_device(ctx.device)
+        device = distributed.rank_device(resolve_device(ctx.device))
         # Sampling and initialisation use one CPU generator: the same numbers on every device.
         gen = torch_seed(ctx.seed, "cpu")
         self.item_counts = np.bincount(train.item, minlength=train.n_items).astype(np.float32)
@@ -369,32 +420,32 @@ class BPR(Recommender):
         self._opt = make_adam(self._net, cfg.lr)
         self._device = device
 
+        run_epoch = epoch_trainer(
+            self, lambda net, u, i, j: _bpr_loss(net, u, i, j, reg=cfg.reg), device
+        )
+
         def step(epoch: int) -> dict[str, float]:
             start = time.perf_counter()
-            loss, seen = train_batches(
-                self._net,
-                self._opt,
-                self._epoch_batches(),
-                lambda net, u, i, j: _bpr_loss(net, u, i, j, reg=cfg.reg),
-                device,
-            )
+            loss, seen = run_epoch()
             log.debug(
                 "bpr epoch %d: %.0f triples/s", epoch + 1, seen / (time.perf_counter() - start)
             )
             return {"loss": loss}
 
-        self.history = run_epochs(
-            name=self.name,
-            n_epochs=cfg.epochs,
-            step=step,
-            get_state=lambda: training_state(self._net, self._opt, self._gen),
-            set_state=lambda s: load_training_state(self._net, self._opt, self._gen, s),
-            score_fn=self._score_torch,
-            train=train,
-            ctx=ctx,
-            patience=cfg.patience,
-            fingerprint=fit_fingerprint(self, train, ctx.seed),
-        )
+        with distributed.rank_context(ctx) as run_ctx:
+            self.history = run_epochs(
+                name=self.name,
+                n_epochs=cfg.epochs,
+                step=step,
+                get_state=lambda: training_state(self._net, self._opt, self._gen),
+                set_state=lambda s: load_training_state(self._net, self._opt, self._gen, s),
+                score_fn=self._score_torch,
+                train=train,
+                ctx=run_ctx,
+                patience=cfg.patience,
+                fingerprint=fit_fingerprint(self, train, ctx.seed),
+                valid_fn=distributed_valid_fn(None, self._score_torch, train, ctx),
+            )
         net = self._net
         self.user_factors = net.user.weight.detach().cpu().numpy().astype(np.float32)
         self.item_factors = net.item.weight.detach().cpu().numpy().astype(np.float32)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import distributed
 from ..data import Interactions
 from ..errors import ConfigError
 from ..foldin import FoldIn
@@ -24,11 +25,12 @@ from ..training import resolve_device, run_epochs, torch_seed
 from .base import FitContext, Recommender
 from .bpr import (
     check_positive,
+    distributed_valid_fn,
+    epoch_trainer,
     fit_fingerprint,
     load_training_state,
     make_adam,
     shard_batches,
-    train_batches,
     training_state,
 )
 
@@ -137,7 +139,7 @@ class BiasedMF(Recommender):
             raise ConfigError(f"reg must be >= 0, got {cfg.reg}")
         if len(train) == 0:
             raise ConfigError("mf needs at least one training rating")
-        device = resolve_device(ctx.device)
+        device = distributed.rank_device(resolve_device(ctx.device))
         gen = torch_seed(ctx.seed, "cpu")  # init and shuffling: the same numbers on every device
         ratings = train.rating.astype(np.float32)
         self.global_mean = float(ratings.astype(np.float64).mean())
@@ -160,15 +162,13 @@ class BiasedMF(Recommender):
         ).to(device)
         self._opt = make_adam(self._net, cfg.lr)
 
+        run_epoch = epoch_trainer(
+            self, lambda net, u, i, r: _mse_loss(net, u, i, r, reg=cfg.reg), device
+        )
+
         def step(epoch: int) -> dict[str, float]:
             start = time.perf_counter()
-            loss, seen = train_batches(
-                self._net,
-                self._opt,
-                self._epoch_batches(),
-                lambda net, u, i, r: _mse_loss(net, u, i, r, reg=cfg.reg),
-                device,
-            )
+            loss, seen = run_epoch()
             log.debug(
                 "mf epoch %d: %.0f ratings/s", epoch + 1, seen / (time.perf_counter() - start)
             )
@@ -186,20 +186,22 @@ class BiasedMF(Recommender):
             if user_callback is not None:
                 user_callback(epoch, _positive_rmse(record))
 
-        history = run_epochs(
-            name=self.name,
-            n_epochs=cfg.epochs,
-            step=step,
-            get_state=lambda: training_state(self._net, self._opt, self._gen),
-            set_state=lambda s: load_training_state(self._net, self._opt, self._gen, s),
-            score_fn=self._score_torch,
-            train=train,
-            ctx=dataclasses.replace(ctx, callback=callback),
-            patience=cfg.patience,
-            fingerprint=fit_fingerprint(self, train, ctx.seed),
-            valid_fn=neg_valid_rmse if valid is not None else None,
-            valid_name=_NEG_RMSE,
-        )
+        valid_fn = neg_valid_rmse if valid is not None else None
+        with distributed.rank_context(dataclasses.replace(ctx, callback=callback)) as run_ctx:
+            history = run_epochs(
+                name=self.name,
+                n_epochs=cfg.epochs,
+                step=step,
+                get_state=lambda: training_state(self._net, self._opt, self._gen),
+                set_state=lambda s: load_training_state(self._net, self._opt, self._gen, s),
+                score_fn=self._score_torch,
+                train=train,
+                ctx=run_ctx,
+                patience=cfg.patience,
+                fingerprint=fit_fingerprint(self, train, ctx.seed),
+                valid_fn=distributed_valid_fn(valid_fn, self._score_torch, train, ctx),
+                valid_name=_NEG_RMSE,
+            )
         self.history = [_positive_rmse(r) for r in history]
         net = self._net
         self.user_factors = net.user.weight.detach().cpu().numpy().astype(np.float32)

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import distributed
 from ..data import Interactions
 from ..errors import ConfigError
 from ..foldin import FoldIn
@@ -30,11 +31,12 @@ from .base import FitContext, Recommender
 from .bpr import (
     NegativeSampler,
     check_positive,
+    distributed_valid_fn,
+    epoch_trainer,
     fit_fingerprint,
     load_training_state,
     make_adam,
     shard_batches,
-    train_batches,
     training_state,
 )
 
@@ -179,7 +181,7 @@ class NeuMF(Recommender):
             raise ConfigError(f"mlp_layers must be positive sizes, got {cfg.mlp_layers!r}")
         if len(train) == 0:
             raise ConfigError("ncf needs at least one training interaction")
-        device = resolve_device(ctx.device)
+        device = distributed.rank_device(resolve_device(ctx.device))
         gen = torch_seed(ctx.seed, "cpu")  # init and sampling: the same numbers on every device
         self._seed = int(ctx.seed)
         self.item_counts = np.bincount(train.item, minlength=train.n_items).astype(np.float32)
@@ -200,30 +202,30 @@ class NeuMF(Recommender):
         ).to(device)
         self._opt = make_adam(self._net, cfg.lr)
 
+        run_epoch = epoch_trainer(
+            self, lambda net, u, i, y: _bce_loss(net, u, i, y, reg=cfg.reg), device
+        )
+
         def step(epoch: int) -> dict[str, float]:
             start = time.perf_counter()
-            loss, seen = train_batches(
-                self._net,
-                self._opt,
-                self._epoch_batches(),
-                lambda net, u, i, y: _bce_loss(net, u, i, y, reg=cfg.reg),
-                device,
-            )
+            loss, seen = run_epoch()
             log.debug("ncf epoch %d: %.0f pairs/s", epoch + 1, seen / (time.perf_counter() - start))
             return {"loss": loss}
 
-        self.history = run_epochs(
-            name=self.name,
-            n_epochs=cfg.epochs,
-            step=step,
-            get_state=lambda: training_state(self._net, self._opt, self._gen),
-            set_state=lambda s: load_training_state(self._net, self._opt, self._gen, s),
-            score_fn=self.score,
-            train=train,
-            ctx=ctx,
-            patience=cfg.patience,
-            fingerprint=fit_fingerprint(self, train, ctx.seed),
-        )
+        with distributed.rank_context(ctx) as run_ctx:
+            self.history = run_epochs(
+                name=self.name,
+                n_epochs=cfg.epochs,
+                step=step,
+                get_state=lambda: training_state(self._net, self._opt, self._gen),
+                set_state=lambda s: load_training_state(self._net, self._opt, self._gen, s),
+                score_fn=self.score,
+                train=train,
+                ctx=run_ctx,
+                patience=cfg.patience,
+                fingerprint=fit_fingerprint(self, train, ctx.seed),
+                valid_fn=distributed_valid_fn(None, self.score, train, ctx),
+            )
         net = self._net
         self.user_factors = self._concat(net.gmf_user.weight, net.mlp_user.weight)
         self.item_factors = self._concat(net.gmf_item.weight, net.mlp_item.weight)
