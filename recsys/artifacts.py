@@ -27,6 +27,7 @@ import logging
 import os
 import platform
 import shutil
+import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -77,11 +78,29 @@ def _versions() -> dict[str, str]:
 
     out = {"recsys": __version__, "python": platform.python_version(), "numpy": np.__version__}
     out["pandas"] = pd.__version__
-    for mod in ("torch", "faiss", "umap", "scipy"):
-        with contextlib.suppress(Exception):
-            m = __import__(mod)
-            out[mod] = getattr(m, "__version__", "unknown")
+    # Read from the installed package metadata rather than by importing: importing umap alone
+    # (numba compilation) took over 5 s of every export, a long window for an interrupt.
+    from importlib import metadata
+
+    for mod, dists in _DISTRIBUTIONS.items():
+        loaded = sys.modules.get(mod)
+        if loaded is not None and hasattr(loaded, "__version__"):
+            out[mod] = str(loaded.__version__)
+            continue
+        for dist in dists:
+            with contextlib.suppress(metadata.PackageNotFoundError):
+                out[mod] = metadata.version(dist)
+                break
     return out
+
+
+# Module -> the distributions that may provide it (first installed one wins).
+_DISTRIBUTIONS = {
+    "torch": ("torch",),
+    "faiss": ("faiss-cpu", "faiss-gpu", "faiss"),
+    "umap": ("umap-learn",),
+    "scipy": ("scipy",),
+}
 
 
 # -- saving ------------------------------------------------------------------------------------

@@ -144,6 +144,23 @@ class FoldIn:
         b = alpha * q[positive].sum(axis=0)
         return a, b
 
+    def _check_profile(self, codes: np.ndarray, ratings: np.ndarray) -> None:
+        """Refuse a profile the solves would silently mis-read (ConfigError naming the field)."""
+        if codes.ndim != 1 or ratings.ndim != 1 or len(codes) != len(ratings):
+            raise ConfigError(
+                f"item_codes {codes.shape} and ratings {ratings.shape} must be two aligned 1-D "
+                "arrays"
+            )
+        if len(codes) and (codes.min() < 0 or codes.max() >= self.n_items):
+            raise ConfigError(
+                f"item_codes must lie in 0..{self.n_items - 1}, got {int(codes.min())}.."
+                f"{int(codes.max())}; map unknown movie ids out before folding in"
+            )
+        if not np.isfinite(ratings).all():
+            raise ConfigError("ratings must be finite numbers (found NaN or infinity)")
+        if len(np.unique(codes)) != len(codes):
+            raise ConfigError("item_codes must be unique (one rating per item)")
+
     def fold_in(self, item_codes: np.ndarray, ratings: np.ndarray) -> FoldInResult:
         """Fold in one profile.
 
@@ -153,6 +170,7 @@ class FoldIn:
         """
         codes = np.asarray(item_codes, dtype=np.int64)
         ratings = np.asarray(ratings, dtype=np.float64)
+        self._check_profile(codes, ratings)
         if len(codes) == 0:
             return FoldInResult(None, self.popularity_scores(), fallback="no ratings yet")
         if self.method == "popularity":
@@ -199,6 +217,9 @@ class FoldIn:
         codes = np.asarray(item_codes, dtype=np.int64)
         ratings = np.asarray(ratings, dtype=np.float64)
         targets = np.asarray(target_codes, dtype=np.int64)
+        self._check_profile(codes, ratings)
+        if len(targets) and (targets.min() < 0 or targets.max() >= self.n_items):
+            raise ConfigError(f"target_codes must lie in 0..{self.n_items - 1}")
         out = np.zeros((len(targets), len(codes)), np.float32)
         if len(codes) == 0 or self.method in ("popularity", "neumf"):
             return out  # NeuMF scores are not additive over rated items

@@ -2,9 +2,13 @@
 
 :class:`ItemIndex` wraps an item matrix and answers ``search(queries, k)`` with exact inner
 products, through FAISS (``IndexFlatIP``) or a plain numpy matmul + argpartition that returns the
-same ranking. ``backend="auto"`` picks numpy for single queries on catalogues whose matrix fits in
-cache (FAISS's thread start-up costs more than the scan there) and FAISS for batches. An
-approximate HNSW index is available for large catalogues (``backend="hnsw"``).
+same ranking. ``backend="auto"`` uses FAISS, run single-threaded for a single query: one OpenMP
+team for one scan of a few MB costs more in wake-ups than it saves, and on a busy machine a team
+waiting for a descheduled thread turns milliseconds into tens of them (bench/serving_bench.py: at
+59,047 x 64, one-thread FAISS was ~10x faster at the median than numpy's matmul + partition and
+~25x faster than two-thread FAISS). Batches use every thread. Without FAISS installed, ``auto``
+falls back to numpy. An approximate HNSW index is available for large catalogues
+(``backend="hnsw"``).
 
 Cosine neighbours ("similar movies") are inner products of L2-normalised rows:
 :func:`normalize_rows`.
@@ -25,9 +29,17 @@ __all__ = ["ItemIndex", "normalize_rows", "numpy_top_k", "BACKENDS"]
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "numpy", "faiss", "hnsw")
-# Below this many float32 values (n_items * d) a single query goes through numpy: the matrix stays
-# in cache and a matmul beats FAISS's per-call thread start-up (bench/serving.py measures both).
-_NUMPY_MAX_VALUES = 8_000_000
+# Queries per search at or below which FAISS runs on one OpenMP thread (the flat index's small-batch
+# path parallelises over queries, so a team brings nothing to a single query but its wake-up).
+_SINGLE_THREAD_MAX_QUERIES = 1
+
+
+def _faiss_available() -> bool:
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def normalize_rows(x: np.ndarray) -> np.ndarray:
@@ -56,6 +68,7 @@ class ItemIndex:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.backend = backend
         self._faiss = faiss_index
+        self._has_faiss: bool | None = None  # auto: checked on first search
 
     @property
     def n_items(self) -> int:
@@ -79,7 +92,11 @@ class ItemIndex:
         if self.backend == "numpy":
             return True
         if self.backend == "auto":
-            return n_queries == 1 and self.vectors.size <= _NUMPY_MAX_VALUES
+            if self._faiss is not None:
+                return False
+            if self._has_faiss is None:
+                self._has_faiss = _faiss_available()
+            return not self._has_faiss
         return False
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +105,20 @@ class ItemIndex:
         k = min(k, self.n_items)
         if self._use_numpy(len(q)):
             return numpy_top_k(q @ self.vectors.T, k)
-        scores, ids = self._faiss_index().search(q, k)
+        index = self._faiss_index()
+        if len(q) <= _SINGLE_THREAD_MAX_QUERIES:
+            import faiss
+
+            # The OpenMP thread count is per calling thread (libgomp ICV), so concurrent app
+            # sessions do not see each other's setting; restored for later batch searches.
+            threads = faiss.omp_get_max_threads()
+            faiss.omp_set_num_threads(1)
+            try:
+                scores, ids = index.search(q, k)
+            finally:
+                faiss.omp_set_num_threads(threads)
+        else:
+            scores, ids = index.search(q, k)
         return ids.astype(np.int64), scores.astype(np.float32)
 
     def save(self, path: str | Path) -> None:

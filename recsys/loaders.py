@@ -375,7 +375,7 @@ def _first_bad_row(cols: dict[str, np.ndarray], scale: tuple[float, float, float
     for start in range(0, n, chunk):
         part = slice(start, start + chunk)
         rating = cols["rating"][part]
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf/1e308 are flagged below
             steps = (rating - lo) / step
             bad = ~np.isfinite(rating) | (rating < lo) | (rating > hi) | (steps != np.round(steps))
         bad |= cols["userId"][part] < 0
