@@ -33,26 +33,16 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _server import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402
 
 _COLD = r"""
 import sys, time
@@ -155,12 +145,6 @@ def recommend_alone(model, repeats: int) -> dict:
     return {"recommend_ms": out}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def server(env: dict, browser: bool, repeats: int) -> dict:
     """Start `streamlit run`; with ``browser``, Chromium is launched first so that its own
     start-up is not counted in the app's start-up."""
@@ -179,30 +163,13 @@ def server(env: dict, browser: bool, repeats: int) -> dict:
 
 
 def _server(env: dict, page, repeats: int) -> dict:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    try:
+        proc, url = start_server(env.get("RECSYS_ARTIFACTS"), None, 120, poll=0.05)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
     out: dict = {}
     try:
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"streamlit exited with {proc.returncode}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.05)
-            if time.perf_counter() - start > 120:
-                raise SystemExit("streamlit did not start in 120 s")
         out["server_health_s"] = round(time.perf_counter() - start, 3)
         if page is None:
             return out
@@ -231,11 +198,7 @@ def _server(env: dict, page, repeats: int) -> dict:
         out["browser_rating_to_picks_ms"] = _summary(times)
         return out
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
 
 
 def main(argv=None) -> int:

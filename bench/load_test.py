@@ -31,8 +31,6 @@ import asyncio
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,16 +44,9 @@ sys.path.insert(0, str(ROOT))
 import recsys  # noqa: E402
 from recsys import explore as E  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _server import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402
+
 MAX_ITERATIONS = 500  # per session, whatever the duration
 PROFILE_SIZE = 3
 PICKS_K = 10  # the landing page's default number of picks
@@ -81,12 +72,6 @@ READ_PAGE = """() => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rss_mb(pid: int) -> float:
     """Resident memory of process ``pid`` in MiB."""
     try:
@@ -110,49 +95,6 @@ def cpu_s(pid: int) -> float:
     except ImportError:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def start_server(
-    root: Path, log_path: Path, startup_timeout: float
-) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = dict(os.environ, RECSYS_ARTIFACTS=str(root))
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    with open(log_path, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + startup_timeout
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"streamlit exited with {proc.returncode}: {log_path.read_text()[-2000:]}"
-            )
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            stop_server(proc)
-            raise RuntimeError(f"streamlit did not answer in {startup_timeout} s")
-        time.sleep(0.25)
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
 
 
 class Plan:
