@@ -119,16 +119,6 @@ def _load_data(args: argparse.Namespace):
     return dataset
 
 
-def _dataset_dir(data: str, cache_dir: str | None) -> Path | None:
-    """The directory ``--data`` names (a path, or a release in the download cache)."""
-    if Path(data).is_dir():
-        return Path(data)
-    from .download import default_cache_dir
-
-    cached = Path(cache_dir or default_cache_dir()) / data
-    return cached if cached.is_dir() else None
-
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_models
     from .models import MODEL_NAMES
@@ -207,6 +197,7 @@ def _train(args: argparse.Namespace) -> int:
     from . import distributed
     from .artifacts import export_model
     from .evaluate import evaluate_models
+    from .loaders import resolve_dataset_dir
     from .models import make_model
 
     dataset = _load_data(args)
@@ -265,7 +256,7 @@ def _train(args: argparse.Namespace) -> int:
         projection_method=args.projection,
         seed=args.seed,
         default=args.default,
-        dataset_dir=_dataset_dir(args.data, getattr(args, "cache_dir", None)),
+        dataset_dir=resolve_dataset_dir(args.data, cache_dir=args.cache_dir)[0],
     )
     summary = ", ".join(
         f"{p} ndcg@10 {m['metrics'].get('ndcg@10', float('nan')):.4f}" for p, m in metrics.items()

@@ -57,18 +57,33 @@ def _ranking_metrics(
     return out
 
 
-def _profile_scores(model: Recommender, split: Split, users: np.ndarray) -> np.ndarray:
-    """Scores for held-out users through the app's fold-in (one profile at a time)."""
+def _fold_in_scorer(
+    model: Recommender,
+    split: Split,
+    max_ratings: int | None = None,
+    rng: np.random.Generator | None = None,
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``score_fn`` for held-out users through the app's fold-in (one profile at a time).
+
+    With ``max_ratings``, a user with more profile ratings folds in only a random ``max_ratings``
+    of them, drawn from ``rng`` in the order users are scored.
+    """
     state = model.fold_in_state()
     prof = split.profiles
     order = np.argsort(prof.user, kind="stable")
     u_sorted = prof.user[order]
-    out = np.empty((len(users), model.n_items), np.float32)
-    for row, u in enumerate(users):
-        lo, hi = np.searchsorted(u_sorted, [u, u + 1])
-        idx = order[lo:hi]
-        out[row] = state.fold_in(prof.item[idx], prof.rating[idx]).scores
-    return out
+
+    def score(users: np.ndarray) -> np.ndarray:
+        out = np.empty((len(users), model.n_items), np.float32)
+        for row, u in enumerate(users):
+            lo, hi = np.searchsorted(u_sorted, [u, u + 1])
+            idx = order[lo:hi]
+            if max_ratings is not None and len(idx) > max_ratings:
+                idx = rng.choice(idx, size=max_ratings, replace=False)
+            out[row] = state.fold_in(prof.item[idx], prof.rating[idx]).scores
+        return out
+
+    return score
 
 
 def evaluate_ranking(
@@ -89,11 +104,7 @@ def evaluate_ranking(
     item_counts = np.bincount(train_pos.item, minlength=split.train.n_items)
     n_train_users = len(train_pos.users_present())
     if score_fn is None:
-        score_fn = (
-            (lambda u: _profile_scores(model, split, u))
-            if split.protocol == "users"
-            else model.score
-        )
+        score_fn = _fold_in_scorer(model, split) if split.protocol == "users" else model.score
     kmax = max(ks)
     ranked = np.empty((len(users), kmax), np.int64)
     for start in range(0, len(users), batch):
@@ -115,31 +126,11 @@ def quality_by_profile_size(
     Answers "how many movies must I rate?". Users with fewer than ``n`` profile ratings use all
     of them. Relevant items and exclusions are the same as in :func:`evaluate_ranking`.
     """
-    state = model.fold_in_state()
-    prof = split.profiles
-    relevant_all = split.relevant().to_csr()
-    users = np.flatnonzero(np.diff(relevant_all.indptr) > 0)
-    exclude_all = split.exclude.to_csr()
-    order = np.argsort(prof.user, kind="stable")
-    u_sorted = prof.user[order]
     out = {}
     for n in sizes:
-        rng = np.random.default_rng(seed + n)
-        scores = np.empty((len(users), model.n_items), np.float32)
-        for row, u in enumerate(users):
-            lo, hi = np.searchsorted(u_sorted, [u, u + 1])
-            idx = order[lo:hi]
-            if len(idx) > n:
-                idx = rng.choice(idx, size=n, replace=False)
-            scores[row] = state.fold_in(prof.item[idx], prof.rating[idx]).scores
-        ranked = M.top_k(scores, k, exclude_all[users])
-        rel = relevant_all[users]
-        hits = M.hits_at(ranked, rel)
-        n_rel = np.diff(rel.indptr)
-        out[str(n)] = {
-            f"ndcg@{k}": float(np.mean(M.ndcg_at_k(hits, n_rel, k))),
-            f"recall@{k}": float(np.mean(M.recall_at_k(hits, n_rel, k))),
-        }
+        scorer = _fold_in_scorer(model, split, n, np.random.default_rng(seed + n))
+        metrics = evaluate_ranking(model, split, ks=(k,), score_fn=scorer)
+        out[str(n)] = {f"ndcg@{k}": metrics[f"ndcg@{k}"], f"recall@{k}": metrics[f"recall@{k}"]}
     return out
 
 

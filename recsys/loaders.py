@@ -48,7 +48,14 @@ from .data import RATING_SCALES, Dataset
 from .download import DATASETS, default_cache_dir
 from .errors import DataFormatError
 
-__all__ = ["detect_format", "load_movielens", "load_dataset", "FORMAT_FILES", "ML100K_GENRES"]
+__all__ = [
+    "detect_format",
+    "load_movielens",
+    "load_dataset",
+    "resolve_dataset_dir",
+    "FORMAT_FILES",
+    "ML100K_GENRES",
+]
 
 log = logging.getLogger(__name__)
 
@@ -225,26 +232,23 @@ def load_movielens(
     return dataset
 
 
-def load_dataset(
-    dir_or_name: str | os.PathLike,
-    *,
-    cache_dir: str | os.PathLike | None = None,
-    skip_bad_lines: bool = False,
-) -> Dataset:
-    """Load a MovieLens directory, or a release name (``"ml-100k"``...) from the download cache.
+def resolve_dataset_dir(
+    dir_or_name: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None
+) -> tuple[Path, str | None]:
+    """The directory ``--data`` names, and the release name when it came from the cache.
 
-    An existing directory always wins. A known name not yet downloaded raises
-    :class:`DataFormatError` saying how to fetch it.
+    An existing directory always wins; a known release name (``"ml-100k"``...) is looked up in
+    the download cache. Anything else raises :class:`DataFormatError` saying how to fix it.
     """
     path = Path(dir_or_name)
     if path.is_dir():
-        return load_movielens(path, skip_bad_lines=skip_bad_lines)
+        return path, None
     key = str(dir_or_name)
     if key in DATASETS:
         cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         cached = cache / key
         if cached.is_dir():
-            return load_movielens(cached, name=key, skip_bad_lines=skip_bad_lines)
+            return cached, key
         raise DataFormatError(
             f"dataset {key!r} is not downloaded (looked in {cached}); run "
             f"`python -m recsys download {key}` first, or pass --data DIR with the directory of "
@@ -254,6 +258,21 @@ def load_dataset(
         f"{dir_or_name}: no such directory, and not a known release name (known: "
         f"{', '.join(DATASETS)}); pass --data DIR with an unpacked MovieLens release"
     )
+
+
+def load_dataset(
+    dir_or_name: str | os.PathLike,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    skip_bad_lines: bool = False,
+) -> Dataset:
+    """Load a MovieLens directory, or a release name (``"ml-100k"``...) from the download cache.
+
+    An existing directory always wins. A known name not yet downloaded raises
+    :class:`DataFormatError` saying how to fetch it (see :func:`resolve_dataset_dir`).
+    """
+    path, name = resolve_dataset_dir(dir_or_name, cache_dir=cache_dir)
+    return load_movielens(path, name=name, skip_bad_lines=skip_bad_lines)
 
 
 # -- ratings ------------------------------------------------------------------------------------
