@@ -38,6 +38,9 @@ __all__ = ["FoldIn", "FoldInResult", "METHODS", "PARAM_DEFAULTS"]
 
 METHODS = ("ridge", "confidence", "item_similarity", "popularity", "neumf")
 
+# Largest |rating| a profile may hold; star scales are single digits.
+MAX_ABS_RATING = 1e6
+
 # Values of the scalars a FoldIn's ``params`` may leave out (``negative_weight`` defaults to alpha).
 PARAM_DEFAULTS: dict[str, float] = {
     "reg": 0.1,
@@ -158,6 +161,12 @@ class FoldIn:
             )
         if not np.isfinite(ratings).all():
             raise ConfigError("ratings must be finite numbers (found NaN or infinity)")
+        if len(ratings) and np.abs(ratings).max() > MAX_ABS_RATING:
+            # Ratings are targets of the ridge solve: values near float32's range overflow the
+            # scores (found by fuzzing: 2.48e38 gave inf). No star scale comes near this bound.
+            raise ConfigError(
+                f"ratings must lie within +-{MAX_ABS_RATING:g} (got {np.abs(ratings).max():g})"
+            )
         if len(np.unique(codes)) != len(codes):
             raise ConfigError("item_codes must be unique (one rating per item)")
 

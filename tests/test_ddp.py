@@ -31,9 +31,12 @@ dist = pytest.importorskip("torch.distributed")
 from recsys import distributed  # noqa: E402
 from recsys.models.bpr import shard_batches  # noqa: E402
 
-pytestmark = pytest.mark.skipif(
-    not dist.is_available() or not dist.is_gloo_available(), reason="torch without gloo"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not dist.is_available() or not dist.is_gloo_available(), reason="torch without gloo"
+    ),
+    pytest.mark.slow,  # spawns torchrun processes (about 25 s)
+]
 
 WORKER = textwrap.dedent(
     '''

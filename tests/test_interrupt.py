@@ -101,6 +101,7 @@ def assert_root_clean(root: Path, names: set[str]) -> None:
         recsys.load(root / name)  # verifies every hash
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["ials", "bpr"])
 def test_sigkill_keeps_previous_artifact_and_resume_is_exact(synthetic_dir, tmp_path, model):
     rng = random.Random(20241123 + len(model))
@@ -171,6 +172,7 @@ def test_sigkill_keeps_previous_artifact_and_resume_is_exact(synthetic_dir, tmp_
     assert all(n.startswith(f".{model}.tmp-") for n in leftovers), leftovers
 
 
+@pytest.mark.slow
 def test_two_runs_writing_one_directory_leave_one_complete_artifact(synthetic_dir, tmp_path):
     root = tmp_path / "artifacts"
     out = root / "ials"

@@ -39,7 +39,9 @@ def test_four_sessions_for_fifteen_seconds(tmp_path_factory, monkeypatch):
         from test_app import build_fixture_root
 
         root = build_fixture_root(tmp_path_factory.mktemp("load-artifacts"))
-    result = bench.run(sessions=4, seconds=15, root=root, timeout=60)
+    # Correctness and isolation only: the per-check timeout is generous so a loaded machine (4
+    # Chromium instances on 2 cores) cannot fail it; the timings are printed, never asserted.
+    result = bench.run(sessions=4, seconds=15, root=root, timeout=600)
     print(bench.table(result))
     assert result["errors"] == 0, result["error_samples"]
     assert result["isolation_violations"] == 0, result["violation_samples"]

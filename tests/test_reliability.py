@@ -295,10 +295,8 @@ def test_pure_fold_in_any_profile_is_correct_or_a_config_error(method: str) -> N
         assert len(codes) == len(ratings) and len(set(codes)) == len(codes)
         assert all(0 <= c < N_ITEMS for c in codes)
         assert result.scores.shape == (N_ITEMS,)
-        big = any(abs(r) > 1e150 for r in ratings)
-        if not big:
-            assert np.isfinite(result.scores).all()
-        if method == "confidence" and result.user_vector is not None and not big:
+        assert np.isfinite(result.scores).all()  # every accepted profile gives finite scores
+        if method == "confidence" and result.user_vector is not None:
             # The solve's optimality condition, written out from the loss (not from the code):
             # sum_i c_i (x.q_i - p_i) q_i + lam x = 0 over every item.
             q = fold.item_factors.astype(np.float64)

@@ -129,7 +129,8 @@ def test_implicit_models_rank_held_out_block_items_first(fitted, name):
     if name == "ncf":  # memory-bounded chunks give the same numbers as one pass
         chunked = copy.copy(model)
         chunked.config = dataclasses.replace(model.config, score_pairs=2 * N_ITEMS)
-        np.testing.assert_allclose(chunked.score(users), scores, atol=1e-6)
+        # float32 scores of magnitude 1-10: compare relative to their size, not absolutely.
+        np.testing.assert_allclose(chunked.score(users), scores, rtol=1e-5, atol=1e-5)
 
 
 def test_mf_rmse_well_below_global_mean_and_ranks_blocks(fitted):
