@@ -43,6 +43,8 @@ class FitContext:
     valid: Interactions | None = None
     checkpoint_dir: str | None = None
     resume: bool = False
+    # (n_items, n_features) scipy CSR of item content, for models with ``uses_item_features``.
+    item_features: Any = None
 
 
 class Recommender(ABC):
@@ -56,6 +58,20 @@ class Recommender(ABC):
     name: ClassVar[str]
     kind: ClassVar[str] = "implicit"
     Config: ClassVar[type]
+    # What evaluate, tune and the CLI need to know about a model, read from the class (never from
+    # a list of model names), so that a new model is one file plus one registry line:
+    # trains in epochs; ``fit(valid=...)`` watches validation each epoch (history has it).
+    iterative: ClassVar[bool] = False
+    # the Config field holding the number of epochs (iterative models only).
+    epochs_field: ClassVar[str | None] = None
+    # may run data-parallel under torchrun (DDP).
+    data_parallel: ClassVar[bool] = False
+    # ``item_embeddings`` is an (n_items, d) array after fit, so the model can be exported.
+    has_item_embeddings: ClassVar[bool] = False
+    # ``fit`` needs ``item_features`` (content of each item: genres, year, tags).
+    uses_item_features: ClassVar[bool] = False
+    # Hyper-parameter name -> range (recsys.search_space); fold-in ones as "fold_in.<field>".
+    search_space: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: Any | None = None, **overrides: Any):
         cfg = config if config is not None else self.Config()
@@ -87,14 +103,20 @@ class Recommender(ABC):
         callback: EpochCallback | None = None,
         checkpoint_dir: str | None = None,
         resume: bool = False,
+        item_features: Any = None,
     ) -> Recommender:
         """Learn from ``train``; returns self.
 
         ``valid`` (positives held out of ``train``) drives early stopping on NDCG@10 for
         iterative models; ``device`` is ``"auto"`` (cuda, then mps, then cpu) or a torch device
-        name; the same ``seed`` gives the same numbers on CPU.
+        name; the same ``seed`` gives the same numbers on CPU. ``item_features`` is the
+        (n_items, n_features) sparse content matrix (models with ``uses_item_features`` need it).
         """
-        ctx = FitContext(seed, device, show_progress, callback, valid, checkpoint_dir, resume)
+        if self.uses_item_features and item_features is None:
+            raise ConfigError(f"{self.name} needs item_features (genres, year, tags) to fit")
+        ctx = FitContext(
+            seed, device, show_progress, callback, valid, checkpoint_dir, resume, item_features
+        )
         self.n_users, self.n_items = train.n_users, train.n_items
         self.history = []
         self._fit(train, ctx)
