@@ -202,7 +202,9 @@ async def run_session(index: int, browser, base: str, plan: Plan, deadline: floa
             if took is None:
                 break
             rec["times"].append(took)
-            if time.monotonic() < deadline:
+            # Every session clicks at least once, however slowly the machine ran the first load:
+            # the test checks what happens, never how fast.
+            if rec["iterations"] == 0 or time.monotonic() < deadline:
                 group = rng.randrange(plan.n_groups)
                 button = page.locator(f".st-key-group_{group} button")
                 started = time.monotonic()
