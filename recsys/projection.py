@@ -15,7 +15,7 @@ import numpy as np
 from .errors import ConfigError
 from .index import normalize_rows
 
-__all__ = ["project_items", "pca_2d", "place_rest", "PROJECTION_METHODS"]
+__all__ = ["project_items", "pca_2d", "place_rest", "spread_duplicates", "PROJECTION_METHODS"]
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +61,38 @@ def place_rest(
         rows = directed[start : start + batch]
         sims = unit[rows] @ core_unit.T
         nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        xy[rows] = core_xy[nearest].mean(axis=1)
+        # Weighted by similarity, so two movies with the same nearest core items (common for
+        # sparse vectors) still land at different places, nearer the more similar neighbour.
+        weights = np.maximum(np.take_along_axis(sims, nearest, axis=1), 0.0) + 1e-6
+        weights /= weights.sum(axis=1, keepdims=True)
+        xy[rows] = np.einsum("rk,rkc->rc", weights, core_xy[nearest])
     centre = core_xy.mean(axis=0)
     for row in undirected:
         same = core & (groups == groups[row]) if groups is not None else None
         xy[row] = xy[same].mean(axis=0) if same is not None and same.any() else centre
+    return spread_duplicates(xy)
+
+
+def spread_duplicates(xy: np.ndarray, radius: float = 0.004) -> np.ndarray:
+    """Move points that share one position apart, so every movie is a dot of its own.
+
+    Points placed at the same spot (identical vectors, or a genre centre for movies with no
+    vector) are laid out on a small sunflower spiral around it, in item order (deterministic);
+    ``radius`` is the spacing as a share of the map's larger side. The first point of each stack
+    keeps its place. Returns a new (n, 2) float32 array.
+    """
+    xy = np.asarray(xy, dtype=np.float32).copy()
+    if len(xy) < 2:
+        return xy
+    step = radius * float(np.ptp(xy, axis=0).max() or 1.0)
+    _, inverse, counts = np.unique(xy, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    golden = np.pi * (3.0 - np.sqrt(5.0))
+    for group in np.flatnonzero(counts > 1):
+        rows = np.flatnonzero(inverse == group)
+        j = np.arange(1, len(rows))
+        offsets = step * np.sqrt(j)[:, None] * np.c_[np.cos(j * golden), np.sin(j * golden)]
+        xy[rows[1:]] += offsets.astype(np.float32)
     return xy
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from recsys.projection import pca_2d, place_rest, project_items
+from recsys.projection import pca_2d, place_rest, project_items, spread_duplicates
 
 
 def test_pca_is_deterministic_and_sign_stable(rng):
@@ -21,8 +21,22 @@ def test_place_rest_uses_nearest_core_items_and_group_centres():
     groups = np.array(["a", "a", "b", "b", "a", "b"], dtype=object)
     xy = place_rest(emb, core, core_xy, groups, k=2)
     np.testing.assert_allclose(xy[:4], core_xy)
-    np.testing.assert_allclose(xy[4], [0.5, 0.0])  # mean of its two nearest: items 0 and 1
+    # Its two nearest core items are 0 and 1, weighted by cosine similarity.
+    cos = lambda a, b: float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))  # noqa: E731
+    s0, s1 = cos(emb[4], emb[0]) + 1e-6, cos(emb[4], emb[1]) + 1e-6
+    np.testing.assert_allclose(xy[4], [s1 / (s0 + s1), 0.0], rtol=1e-5)
     np.testing.assert_allclose(xy[5], [10.5, 10.0])  # zero vector: centre of group "b"
+
+
+def test_spread_duplicates_gives_every_point_its_own_place():
+    xy = np.array([[0, 0], [5, 5], [0, 0], [0, 0], [10, 10], [5, 5]], np.float32)
+    out = spread_duplicates(xy, radius=0.01)
+    assert len(np.unique(out, axis=0)) == len(xy)
+    np.testing.assert_array_equal(out[[0, 1, 4]], xy[[0, 1, 4]])  # each stack's first stays
+    moved = np.linalg.norm(out - xy, axis=1)
+    step = 0.01 * 10  # radius times the map's larger side
+    np.testing.assert_allclose(moved[[2, 3, 5]], step * np.sqrt([1, 2, 1]), rtol=1e-5)
+    np.testing.assert_array_equal(spread_duplicates(xy, radius=0.01), out)  # deterministic
 
 
 def test_project_items_fits_on_well_rated_items_only(rng):
