@@ -101,8 +101,10 @@ def project_items(
     method: str = "auto",
     *,
     seed: int = 42,
-    n_neighbors: int = 15,
-    min_dist: float = 0.1,
+    n_neighbors: int = 8,
+    min_dist: float = 0.0,
+    n_epochs: int = 1000,
+    negative_sample_rate: int = 10,
     counts: np.ndarray | None = None,
     min_count: int = 1,
     groups: np.ndarray | None = None,
@@ -117,6 +119,13 @@ def project_items(
     mostly random (or, with no positive rating, zero) vector that would scatter noise over the
     map. The other items are then placed by :func:`place_rest` (their nearest fitted items, or
     their ``groups`` label's centre), never by another UMAP call.
+
+    UMAP defaults, chosen by measuring the map against the full space on ml-latest-small's
+    movies with >= 20 ratings (``recsys.map_quality``; iALS vectors): umap-learn's own defaults
+    (15 neighbours, min_dist 0.1, 200 epochs) gave trustworthiness@10 0.87 and 10-NN genre
+    agreement 0.74 (full space 0.79); a tighter neighbourhood (8), no minimum distance, more
+    epochs and more negative samples gave 0.91 and 0.77: local neighbours are what a visitor
+    reads off the map.
     """
     if method not in PROJECTION_METHODS:
         raise ConfigError(f"unknown projection {method!r}; choose from {PROJECTION_METHODS}")
@@ -126,7 +135,13 @@ def project_items(
         core &= np.asarray(counts) >= min_count
     if core.sum() < max(n_neighbors + 2, 10):  # too few to fit on: use every item
         core = np.ones(len(embeddings), dtype=bool)
-    coords, info = _project(embeddings[core], method, seed, n_neighbors, min_dist)
+    umap_params = {
+        "n_neighbors": n_neighbors,
+        "min_dist": min_dist,
+        "n_epochs": n_epochs,
+        "negative_sample_rate": negative_sample_rate,
+    }
+    coords, info = _project(embeddings[core], method, seed, umap_params)
     if not core.all():
         coords = place_rest(embeddings, core, coords, groups)
         info["fitted_on"] = int(core.sum())
@@ -136,7 +151,7 @@ def project_items(
 
 
 def _project(
-    embeddings: np.ndarray, method: str, seed: int, n_neighbors: int, min_dist: float
+    embeddings: np.ndarray, method: str, seed: int, umap_params: dict
 ) -> tuple[np.ndarray, dict]:
     if method in ("auto", "umap"):
         try:
@@ -149,19 +164,16 @@ def _project(
             log.warning("umap-learn is not installed: using a PCA preview for the item map")
         else:
             start = time.perf_counter()
-            reducer = umap.UMAP(
-                n_components=2,
-                metric="cosine",
-                n_neighbors=min(n_neighbors, len(embeddings) - 1),
-                min_dist=min_dist,
-                random_state=seed,
-            )
+            params = {
+                **umap_params,
+                "n_neighbors": min(umap_params["n_neighbors"], len(embeddings) - 1),
+            }
+            reducer = umap.UMAP(n_components=2, metric="cosine", random_state=seed, **params)
             coords = reducer.fit_transform(np.asarray(embeddings, dtype=np.float32))
             info = {
                 "method": "umap",
                 "metric": "cosine",
-                "n_neighbors": n_neighbors,
-                "min_dist": min_dist,
+                **params,
                 "seed": seed,
                 "umap_version": getattr(umap, "__version__", "unknown"),
                 "seconds": round(time.perf_counter() - start, 2),
