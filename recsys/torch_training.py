@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -30,7 +31,10 @@ from .data import Interactions
 from .errors import ConfigError
 from .training import fit_fingerprint, resolve_device, run_epochs, torch_seed, validation_ndcg
 
-__all__ = ["TorchTrainer", "NegativeSampler", "shard_batches", "training_state", "as_numpy"]
+if TYPE_CHECKING:
+    from .models.base import FitContext, Recommender
+
+__all__ = ["TorchTrainer", "NegativeSampler", "shard_batches", "as_numpy"]
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +154,7 @@ def _make_adam(net: nn.Module, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(net.parameters(), lr=lr)
 
 
-def training_state(
+def _training_state(
     net: nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator
 ) -> dict[str, np.ndarray]:
     """Everything needed to continue training exactly, as plain numpy arrays.
@@ -173,7 +177,7 @@ def training_state(
 def _load_training_state(
     net: nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator, state: dict[str, np.ndarray]
 ) -> None:
-    """Restore what :func:`training_state` returned (parameters, optimiser state, generator)."""
+    """Restore what :func:`_training_state` returned (parameters, optimiser state, generator)."""
     with torch.no_grad():
         for name, p in net.named_parameters():
             p.copy_(torch.from_numpy(np.array(state[f"param.{name}"])))
@@ -232,7 +236,7 @@ class TorchTrainer:
         gen: CPU generator for initialisation and sampling: the same numbers on every device.
     """
 
-    def __init__(self, model, train: Interactions, ctx):
+    def __init__(self, model: Recommender, train: Interactions, ctx: FitContext):
         self.model = model
         self.train = train
         self.ctx = ctx
@@ -281,7 +285,7 @@ class TorchTrainer:
                 name=model.name,
                 n_epochs=cfg.epochs,
                 step=step,
-                get_state=lambda: training_state(net, opt, gen),
+                get_state=lambda: _training_state(net, opt, gen),
                 set_state=lambda s: _load_training_state(net, opt, gen, s),
                 score_fn=score_fn,
                 train=train,

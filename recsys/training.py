@@ -24,12 +24,16 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import metrics
 from .data import Interactions
 from .errors import ArtifactError, ConfigError
+
+if TYPE_CHECKING:
+    from .models.base import Recommender
 
 __all__ = [
     "run_epochs",
@@ -103,7 +107,7 @@ def validation_ndcg(
 _NOT_TRAJECTORY = ("epochs", "iterations", "patience", "score_pairs")
 
 
-def fit_fingerprint(model, train: Interactions, seed: int) -> dict:
+def fit_fingerprint(model: Recommender, train: Interactions, seed: int) -> dict:
     """What a checkpoint must match to be resumed: model name, training config, seed, data shape.
 
     Plain JSON data, stored by :func:`run_epochs` in every checkpoint.

@@ -125,13 +125,6 @@ class BiasedMF(Recommender):
             raise ConfigError(f"reg must be >= 0, got {cfg.reg}")
         if len(train) == 0:
             raise ConfigError("mf needs at least one training rating")
-        user_callback = ctx.callback
-
-        def callback(epoch: int, record: dict[str, float]) -> None:
-            if user_callback is not None:
-                user_callback(epoch, _positive_rmse(record))
-
-        trainer = TorchTrainer(self, train, dataclasses.replace(ctx, callback=callback))
         ratings = train.rating.astype(np.float32)
         self.global_mean = float(ratings.astype(np.float64).mean())
         self.rating_min, self.rating_max = float(ratings.min()), float(ratings.max())
@@ -158,6 +151,13 @@ class BiasedMF(Recommender):
             pred = self._predict_torch(valid.user, valid.item)
             return -float(np.sqrt(np.mean((pred - valid.rating.astype(np.float64)) ** 2)))
 
+        user_callback = ctx.callback
+
+        def callback(epoch: int, record: dict[str, float]) -> None:
+            if user_callback is not None:
+                user_callback(epoch, _positive_rmse(record))
+
+        trainer = TorchTrainer(self, train, dataclasses.replace(ctx, callback=callback))
         self._device = trainer.device
         self._net = BiasedMFNet(
             train.n_users, train.n_items, cfg.factors, self.global_mean, cfg.init_std, trainer.gen
