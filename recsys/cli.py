@@ -294,6 +294,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .datasets import RELEASES
     from .models import MODEL_NAMES
     from .splits import PROTOCOLS
 
@@ -306,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("download", help="fetch a MovieLens release from GroupLens into a cache")
-    p.add_argument("name", choices=["ml-latest-small", "ml-100k", "ml-1m", "ml-25m"])
+    p.add_argument("name", choices=list(RELEASES))
     p.add_argument(
         "--cache-dir", help="where to unpack (default: $RECSYS_DATA_DIR or ~/.cache/recsys)"
     )

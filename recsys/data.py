@@ -10,26 +10,19 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .datasets import LAYOUTS
 from .errors import DataFormatError
 
-__all__ = ["Dataset", "Interactions", "parse_year", "RATING_SCALES"]
+__all__ = ["Dataset", "Interactions", "parse_year"]
 
 log = logging.getLogger(__name__)
-
-# (lowest, highest, step) of each release's star scale.
-RATING_SCALES: dict[str, tuple[float, float, float]] = {
-    "ml-100k": (1.0, 5.0, 1.0),
-    "ml-1m": (1.0, 5.0, 1.0),
-    "ml-10m": (0.5, 5.0, 0.5),
-    "ml-latest": (0.5, 5.0, 0.5),
-}
 
 _YEAR_AT_END = re.compile(r"\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
 
@@ -170,14 +163,6 @@ class Dataset:
             r["timestamp"].to_numpy(np.int64),
         )
 
-    def item_codes(self, movie_ids: Iterable[int]) -> tuple[np.ndarray, list[int]]:
-        """Codes of the known ``movie_ids`` (in input order) and the list of unknown ids."""
-        index = pd.Index(self.items["movieId"])
-        ids = list(movie_ids)
-        codes = index.get_indexer(ids)
-        unknown = [m for m, c in zip(ids, codes) if c < 0]
-        return codes[codes >= 0].astype(np.int64), unknown
-
     def summary(self) -> dict:
         """Plain-data description for manifests and result files."""
         return {
@@ -219,7 +204,8 @@ class Dataset:
             raise DataFormatError(
                 "no ratings found; expected at least one rating row", ratings_file
             )
-        scale = rating_scale or RATING_SCALES.get(format, (0.5, 5.0, 0.5))
+        layout = LAYOUTS.get(format)
+        scale = rating_scale or (layout.rating_scale if layout else (0.5, 5.0, 0.5))
         ratings = ratings[["userId", "movieId", "rating", "timestamp"]]
 
         # Keep the latest of duplicate (user, movie) rows; a stable sort keeps file order on ties.

@@ -1,5 +1,8 @@
 """Data-parallel training of the gradient models (bpr, mf, ncf) with DistributedDataParallel.
 
+The one place that knows about process groups: :class:`recsys.torch_training.TorchTrainer` calls
+these hooks (the models themselves never do), and the CLI joins and leaves the group.
+
 Launched by ``torchrun``, which sets ``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK`` in every process:
 :func:`init_from_env` joins the process group (NCCL with one GPU per ``LOCAL_RANK``, else gloo on
 CPU). Without those variables nothing here is used and training is the single process it always
@@ -9,7 +12,7 @@ How a run is split, for a world of ``W`` processes:
 
 - **data**: every rank holds the whole training set and the same seeded generator; each epoch all
   ranks draw the same permutation and the same negatives for each global batch
-  (:func:`recsys.models.bpr.shard_batches`) and each keeps its ``1/W`` share;
+  (:func:`recsys.torch_training.shard_batches`) and each keeps its ``1/W`` share;
 - **gradients**: DDP averages them over ranks; each rank's loss (a mean over its share) is scaled
   by ``W * share / global batch`` first (:func:`shard_weights`), so the averaged gradient is the
   one a single process gets from the mean over the whole global batch, uneven last batch
@@ -32,7 +35,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +52,7 @@ __all__ = [
     "from_rank0",
     "rank_device",
     "wrap",
-    "train_batches",
+    "sum_over_ranks",
     "shard_weights",
     "rank_context",
     "arrays_equal_across_ranks",
@@ -200,38 +203,22 @@ def shard_weights(n: int, batch_size: int, rank: int, world_size: int) -> Iterat
         yield world_size * share / size
 
 
-def train_batches(
-    net,
-    opt,
-    batches: Iterable[tuple],
-    weights: Iterable[float],
-    loss_fn: Callable,
-    device: str,
-) -> tuple[float, int]:
-    """:func:`recsys.models.bpr.train_batches` for a DDP-wrapped ``net``.
+def sum_over_ranks(total, count: int) -> tuple[float, int]:
+    """``(total, count)`` summed over all ranks: a loss sum (0-d tensor) and its example count.
 
-    Each batch's loss is multiplied by its weight (:func:`shard_weights`) before the backward
-    pass, and the returned (mean loss, examples) are over all ranks, so every rank logs and
-    checkpoints the same history.
+    Every rank gets the same sums, so every rank logs and checkpoints the same history. In a
+    single process the values come back as (float, int) unchanged.
     """
     import torch
     import torch.distributed as dist
 
-    total = torch.zeros((), dtype=torch.float64, device=device)
-    seen = 0
-    for batch, weight in zip(batches, weights, strict=True):
-        batch = tuple(t.to(device, non_blocking=True) for t in batch)
-        loss = loss_fn(net, *batch)
-        opt.zero_grad(set_to_none=True)
-        (loss * weight).backward()
-        opt.step()
-        total += loss.detach().double() * len(batch[0])
-        seen += len(batch[0])
-    sums = torch.stack([total, torch.tensor(float(seen), dtype=torch.float64, device=device)])
+    if not is_distributed():
+        return float(total), int(count)
+    sums = torch.stack([total.double(), torch.tensor(float(count), dtype=torch.float64)])
     sums = sums.to(_comm_device())
     dist.all_reduce(sums)
-    loss_sum, count = (float(v) for v in sums.cpu())
-    return (loss_sum / count if count else 0.0), int(count)
+    loss_sum, n = (float(v) for v in sums.cpu())
+    return loss_sum, int(n)
 
 
 @contextlib.contextmanager

@@ -1,7 +1,8 @@
 """Fetch MovieLens releases from GroupLens into a local cache, verified and unpacked atomically.
 
-``download("ml-100k")`` returns ``CACHE/ml-100k``. The zip is streamed to a temporary file, its md5
-checked against the ``.md5`` file GroupLens publishes beside each zip, unpacked into a temporary
+``download("ml-100k")`` returns ``CACHE/ml-100k``; the releases and their URLs are the table
+:data:`recsys.datasets.RELEASES`. The zip is streamed to a temporary file, its md5 checked against
+the release's pinned md5 or else the ``.md5`` file GroupLens publishes beside each zip, unpacked into a temporary
 directory inside the cache and only then renamed into place, so an interrupted or failed run never
 leaves a half-written directory under the final name. Archive members with absolute paths, ``..``
 components or symlinks are refused.
@@ -26,18 +27,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .datasets import RELEASES
 from .errors import DownloadError
 
-__all__ = ["DATASETS", "BASE_URL", "default_cache_dir", "download"]
+__all__ = ["default_cache_dir", "download"]
 
 log = logging.getLogger(__name__)
-
-BASE_URL = "https://files.grouplens.org/datasets/movielens"
-
-# Release name -> zip URL. Each zip unpacks to a directory of the same name.
-DATASETS: dict[str, str] = {
-    name: f"{BASE_URL}/{name}.zip" for name in ("ml-latest-small", "ml-100k", "ml-1m", "ml-25m")
-}
 
 CACHE_ENV = "RECSYS_DATA_DIR"
 
@@ -64,26 +59,32 @@ def download(
 ) -> Path:
     """Download, verify and unpack release ``name``; return its directory (``CACHE/name``).
 
-    Returns at once if it is already unpacked. ``base_url`` replaces the GroupLens folder the zip
-    and its ``.md5`` are fetched from (tests point it at a local server). ``timeout`` bounds the
+    ``name`` is a key of :data:`recsys.datasets.RELEASES`. Returns at once if it is already
+    unpacked. ``base_url`` replaces the GroupLens folder the zip and its ``.md5`` are fetched from
+    (tests point it at a local server). ``timeout`` bounds the
     connection and each read, so an unreachable host fails fast. Raises :class:`DownloadError`.
     """
-    if name not in DATASETS:
-        raise DownloadError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+    release = RELEASES.get(name)
+    if release is None:
+        raise DownloadError(f"unknown dataset {name!r}; known: {', '.join(RELEASES)}")
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     target = cache / name
     if target.is_dir():
         log.info("%s already unpacked at %s", name, target)
         return target
 
-    zip_url = f"{base_url.rstrip('/')}/{name}.zip" if base_url else DATASETS[name]
+    zip_url = f"{base_url.rstrip('/')}/{name}.zip" if base_url else release.url
     try:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DownloadError(f"cannot create the cache directory {cache}: {exc}") from None
 
-    # The checksum is tiny: fetching it first tells quickly whether the host is reachable.
-    expected = _fetch_md5(zip_url + ".md5", name, timeout)
+    # The published checksum is tiny: fetching it first tells quickly whether the host is
+    # reachable. A checksum pinned in the table is trusted instead.
+    if release.md5 is not None:
+        expected, source = release.md5.lower(), "recsys.datasets.RELEASES"
+    else:
+        expected, source = _fetch_md5(zip_url + ".md5", name, timeout), f"{zip_url}.md5"
     part: Path | None = None
     unpack_dir: Path | None = None
     try:
@@ -97,7 +98,7 @@ def download(
         if actual != expected:
             raise DownloadError(
                 f"checksum mismatch for {zip_url}: md5 {actual}, expected {expected} (from "
-                f"{zip_url}.md5); the download is corrupt or was tampered with, try again"
+                f"{source}); the download is corrupt or was tampered with, try again"
             )
         log.info("%s: md5 %s verified", name, actual)
 

@@ -7,8 +7,8 @@ team for one scan of a few MB costs more in wake-ups than it saves, and on a bus
 waiting for a descheduled thread turns milliseconds into tens of them (bench/serving_bench.py: at
 59,047 x 64, one-thread FAISS was ~10x faster at the median than numpy's matmul + partition and
 ~25x faster than two-thread FAISS). Batches use every thread. Without FAISS installed, ``auto``
-falls back to numpy. An approximate HNSW index is available for large catalogues
-(``backend="hnsw"``).
+falls back to numpy. Any other FAISS index (an approximate HNSW one, say) can be passed in as
+``faiss_index``; bench/serving_bench.py measures one that way.
 
 Cosine neighbours ("similar movies") are inner products of L2-normalised rows:
 :func:`normalize_rows`.
@@ -28,7 +28,7 @@ __all__ = ["ItemIndex", "normalize_rows", "numpy_top_k", "BACKENDS"]
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "numpy", "faiss", "hnsw")
+BACKENDS = ("auto", "numpy", "faiss")
 # Queries per search at or below which FAISS runs on one OpenMP thread (the flat index's small-batch
 # path parallelises over queries, so a team brings nothing to a single query but its wake-up).
 _SINGLE_THREAD_MAX_QUERIES = 1
@@ -60,7 +60,11 @@ def numpy_top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 class ItemIndex:
-    """Exact (or HNSW) maximum-inner-product search over the rows of ``vectors`` (n_items, d)."""
+    """Exact maximum-inner-product search over the rows of ``vectors`` (n_items, d).
+
+    ``faiss_index``: a FAISS index already holding ``vectors`` (read from an artifact, or any
+    index type to compare against); searched instead of a new ``IndexFlatIP``.
+    """
 
     def __init__(self, vectors: np.ndarray, backend: str = "auto", faiss_index=None):
         if backend not in BACKENDS:
@@ -78,22 +82,20 @@ class ItemIndex:
         if self._faiss is None:
             import faiss
 
-            d = self.vectors.shape[1]
-            if self.backend == "hnsw":
-                index = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
-                index.hnsw.efSearch = 128
-            else:
-                index = faiss.IndexFlatIP(d)
+            index = faiss.IndexFlatIP(self.vectors.shape[1])
             index.add(self.vectors)
             self._faiss = index
         return self._faiss
 
-    def _use_numpy(self, n_queries: int) -> bool:
+    @property
+    def uses_numpy(self) -> bool:
+        """Whether searches run in numpy (``"numpy"``, or ``"auto"`` without FAISS installed).
+
+        The same for every batch size: only FAISS's thread count depends on it.
+        """
         if self.backend == "numpy":
             return True
-        if self.backend == "auto":
-            if self._faiss is not None:
-                return False
+        if self.backend == "auto" and self._faiss is None:
             if self._has_faiss is None:
                 self._has_faiss = _faiss_available()
             return not self._has_faiss
@@ -103,7 +105,7 @@ class ItemIndex:
         """The ``k`` best items per query: (ids int64 (n, k), scores float32 (n, k))."""
         q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = min(k, self.n_items)
-        if self._use_numpy(len(q)):
+        if self.uses_numpy:
             return numpy_top_k(q @ self.vectors.T, k)
         index = self._faiss_index()
         if len(q) <= _SINGLE_THREAD_MAX_QUERIES:

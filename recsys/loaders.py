@@ -1,6 +1,7 @@
 """Read MovieLens releases, in the file layouts GroupLens publishes, into a :class:`Dataset`.
 
-Four layouts are recognised (``detect_format`` picks one from the files present):
+Four layouts are recognised (``detect_format`` picks one from the files present; their files,
+ratings syntax and star scales are the table :data:`recsys.datasets.LAYOUTS`):
 
 ``ml-100k``
     ``u.data``: ``user id<TAB>item id<TAB>rating<TAB>timestamp``, no header, ratings 1..5.
@@ -14,7 +15,7 @@ Four layouts are recognised (``detect_format`` picks one from the files present)
 ``ml-10m``
     As ``ml-1m`` plus ``tags.dat`` (which tells the two apart); half-star ratings 0.5..5;
     ``movies.dat`` is UTF-8 where it decodes as such, latin-1 otherwise.
-``ml-latest`` (ml-latest-small, ml-25m, ml-latest)
+``ml-latest`` (ml-latest-small, ml-20m, ml-25m, ml-32m, ml-latest)
     CSV with a header, UTF-8, LF or CRLF: ``ratings.csv`` (userId,movieId,rating,timestamp),
     ``movies.csv`` (movieId,title,genres; titles may be quoted), optional ``links.csv``
     (movieId,imdbId,tmdbId; either id may be empty). Half-star ratings 0.5..5.
@@ -36,7 +37,6 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +44,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .data import RATING_SCALES, Dataset
-from .download import DATASETS, default_cache_dir
+from .data import Dataset
+from .datasets import LAYOUTS, RELEASES, RatingsFile
+from .download import default_cache_dir
 from .errors import DataFormatError
 
 __all__ = [
@@ -53,19 +54,10 @@ __all__ = [
     "load_movielens",
     "load_dataset",
     "resolve_dataset_dir",
-    "FORMAT_FILES",
     "ML100K_GENRES",
 ]
 
 log = logging.getLogger(__name__)
-
-# Files each layout needs (required, optional); detection and error messages are built from this.
-FORMAT_FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "ml-latest": (("ratings.csv", "movies.csv"), ("links.csv", "tags.csv")),
-    "ml-10m": (("ratings.dat", "movies.dat", "tags.dat"), ()),
-    "ml-1m": (("ratings.dat", "movies.dat"), ("users.dat",)),
-    "ml-100k": (("u.data", "u.item"), ("u.genre", "u.user")),
-}
 
 # The genre order of u.item's flag columns when u.genre is absent (as in the 100K README).
 ML100K_GENRES: tuple[str, ...] = (
@@ -89,30 +81,8 @@ _FLOAT_RE = re.compile(
 
 _READ_CHUNK = 1 << 22
 
-
-@dataclass(frozen=True)
-class _RatingsLayout:
-    """How one release writes its ratings file."""
-
-    file: str
-    sep: str  # field separator as written ("::" for the .dat files)
-    sep_name: str  # for messages
-    header: tuple[str, ...] | None  # expected header names, or None when there is no header line
-    fields: tuple[str, str, str, str]  # names used in messages, in file order
-    encoding: str
-
-
-_CSV_FIELDS = ("userId", "movieId", "rating", "timestamp")
-_DAT_FIELDS = ("UserID", "MovieID", "Rating", "Timestamp")
-
-_LAYOUTS: dict[str, _RatingsLayout] = {
-    "ml-latest": _RatingsLayout("ratings.csv", ",", "comma", _CSV_FIELDS, _CSV_FIELDS, "utf-8"),
-    "ml-10m": _RatingsLayout("ratings.dat", "::", "'::'", None, _DAT_FIELDS, "utf-8"),
-    "ml-1m": _RatingsLayout("ratings.dat", "::", "'::'", None, _DAT_FIELDS, "latin-1"),
-    "ml-100k": _RatingsLayout(
-        "u.data", "\t", "tab", None, ("user id", "item id", "rating", "timestamp"), "latin-1"
-    ),
-}
+# Column names of the ratings table every layout is read into (Dataset.ratings' columns).
+_COLUMNS = ("userId", "movieId", "rating", "timestamp")
 
 
 # -- public API ---------------------------------------------------------------------------------
@@ -135,16 +105,14 @@ def detect_format(path: str | os.PathLike) -> str:
             directory,
         )
     present = {p.name for p in _safe_iterdir(directory)}
-    if present & {"ratings.csv", "movies.csv", "links.csv"}:
-        return "ml-latest"
-    if present & {"ratings.dat", "movies.dat"}:
-        return "ml-10m" if "tags.dat" in present else "ml-1m"
-    if present & {"u.data", "u.item"}:
-        return "ml-100k"
+    for layout in LAYOUTS.values():
+        if present.intersection(layout.markers) and present.issuperset(layout.tells_apart):
+            return layout.name
 
     needs = "; ".join(
-        f"{fmt}: {', '.join(req)}" + (f" (optional {', '.join(opt)})" if opt else "")
-        for fmt, (req, opt) in FORMAT_FILES.items()
+        f"{name}: {', '.join(lay.required)}"
+        + (f" (optional {', '.join(lay.optional)})" if lay.optional else "")
+        for name, lay in LAYOUTS.items()
     )
     hint = ""
     # A common slip is passing the folder the zip was unpacked into rather than the release.
@@ -169,7 +137,7 @@ def load_movielens(
     """
     directory = Path(path)
     fmt = detect_format(directory)
-    required, _optional = FORMAT_FILES[fmt]
+    required = LAYOUTS[fmt].required
     for file in required:
         if not (directory / file).is_file():
             raise DataFormatError(
@@ -177,8 +145,8 @@ def load_movielens(
                 directory / file,
             )
     name = name or directory.resolve().name
-    layout = _LAYOUTS[fmt]
-    scale = RATING_SCALES[fmt]
+    layout = LAYOUTS[fmt].ratings
+    scale = LAYOUTS[fmt].rating_scale
 
     ratings_path = directory / layout.file
     ratings, skipped = _read_ratings(ratings_path, layout, scale, skip_bad_lines)
@@ -244,7 +212,7 @@ def resolve_dataset_dir(
     if path.is_dir():
         return path, None
     key = str(dir_or_name)
-    if key in DATASETS:
+    if key in RELEASES:
         cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         cached = cache / key
         if cached.is_dir():
@@ -256,7 +224,7 @@ def resolve_dataset_dir(
         )
     raise DataFormatError(
         f"{dir_or_name}: no such directory, and not a known release name (known: "
-        f"{', '.join(DATASETS)}); pass --data DIR with an unpacked MovieLens release"
+        f"{', '.join(RELEASES)}); pass --data DIR with an unpacked MovieLens release"
     )
 
 
@@ -280,7 +248,7 @@ def load_dataset(
 
 def _read_ratings(
     path: Path,
-    layout: _RatingsLayout,
+    layout: RatingsFile,
     scale: tuple[float, float, float],
     skip_bad_lines: bool = False,
 ) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
@@ -314,14 +282,14 @@ def _read_ratings(
 
 
 def _read_ratings_strict(
-    path: Path, layout: _RatingsLayout, scale: tuple[float, float, float]
+    path: Path, layout: RatingsFile, scale: tuple[float, float, float]
 ) -> pd.DataFrame:
     """The ratings file as a DataFrame (userId, movieId int32; rating float32; timestamp int64)."""
     _check_not_empty(path, f"expected {layout.sep_name}-separated {', '.join(layout.fields)} rows")
     if layout.header is not None:
         _check_header(path, layout.header)
 
-    names = list(_CSV_FIELDS)
+    names = list(_COLUMNS)
     types = {"userId": pa.int32(), "movieId": pa.int32(), "rating": pa.float64()}
     types["timestamp"] = pa.int64()
     if layout.sep == "::":
@@ -364,7 +332,7 @@ def _read_ratings_strict(
     # goes, so at most one column exists twice (25M rows: ~0.6 GB table).
     cols: dict[str, np.ndarray] = {}
     first_bad = table.num_rows
-    for col in _CSV_FIELDS:
+    for col in _COLUMNS:
         arr = table.column(col)
         if arr.null_count:  # an empty field: fill it and let the slow pass describe it
             nulls = arr.is_null().to_numpy(zero_copy_only=False)
@@ -405,7 +373,7 @@ def _first_bad_row(cols: dict[str, np.ndarray], scale: tuple[float, float, float
 
 
 def _line_problem(
-    line: bytes, layout: _RatingsLayout, scale: tuple[float, float, float]
+    line: bytes, layout: RatingsFile, scale: tuple[float, float, float]
 ) -> str | None:
     """What is wrong with one ratings line (terminator removed), or None if it is valid."""
     try:
@@ -457,7 +425,7 @@ def _line_problem(
     return None
 
 
-def _data_lines(path: Path, layout: _RatingsLayout) -> Iterator[tuple[int, bytes]]:
+def _data_lines(path: Path, layout: RatingsFile) -> Iterator[tuple[int, bytes]]:
     """(line number, content) of each data line: the header and empty lines are skipped,
     as pyarrow skips them."""
     for lineno, line in _iter_lines(path):
@@ -467,7 +435,7 @@ def _data_lines(path: Path, layout: _RatingsLayout) -> Iterator[tuple[int, bytes
             yield lineno, line
 
 
-def _raise_first_bad_line(path: Path, layout: _RatingsLayout, scale, exc: Exception):
+def _raise_first_bad_line(path: Path, layout: RatingsFile, scale, exc: Exception):
     """Slow pass after the fast parser failed: raise for the first invalid line."""
     try:
         for lineno, line in _data_lines(path, layout):
@@ -485,7 +453,7 @@ def _raise_first_bad_line(path: Path, layout: _RatingsLayout, scale, exc: Except
     ) from None
 
 
-def _raise_at_row(path: Path, layout: _RatingsLayout, scale, row: int):
+def _raise_at_row(path: Path, layout: RatingsFile, scale, row: int):
     """Raise for data row ``row`` (0-based), which the vectorised checks found invalid."""
     try:
         for index, (lineno, line) in enumerate(_data_lines(path, layout)):
@@ -817,7 +785,7 @@ def _looks_like_release(directory: Path) -> bool:
         names = {p.name for p in directory.iterdir()}
     except OSError:
         return False
-    return any(set(req) <= names for req, _ in FORMAT_FILES.values())
+    return any(set(layout.required) <= names for layout in LAYOUTS.values())
 
 
 def _clip(text: str, limit: int = 80) -> str:

@@ -16,6 +16,7 @@ same numbers as an uninterrupted run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -23,15 +24,25 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import metrics
 from .data import Interactions
-from .errors import ArtifactError
+from .errors import ArtifactError, ConfigError
 
-__all__ = ["run_epochs", "validation_ndcg", "resolve_device", "torch_seed"]
+if TYPE_CHECKING:
+    from .models.base import Recommender
+
+__all__ = [
+    "run_epochs",
+    "validation_ndcg",
+    "resolve_device",
+    "torch_seed",
+    "fit_fingerprint",
+    "check_positive",
+]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +99,37 @@ def validation_ndcg(
         n_rel = np.diff(rel.indptr)
         values.append(metrics.ndcg_at_k(metrics.hits_at(ranked, rel), n_rel, k))
     return float(np.mean(np.concatenate(values)))
+
+
+# Config fields that do not change the parameters an epoch produces: a checkpoint may be resumed
+# with other values (the epoch budget, so that a finished run can be extended; the stopping rule;
+# scoring's memory bound). Fold-in settings (``fold_in*``) are left out too.
+_NOT_TRAJECTORY = ("epochs", "iterations", "patience", "score_pairs")
+
+
+def fit_fingerprint(model: Recommender, train: Interactions, seed: int) -> dict:
+    """What a checkpoint must match to be resumed: model name, training config, seed, data shape.
+
+    Plain JSON data, stored by :func:`run_epochs` in every checkpoint.
+    """
+    config = {
+        k: v
+        for k, v in dataclasses.asdict(model.config).items()
+        if k not in _NOT_TRAJECTORY and not k.startswith("fold_in")
+    }
+    return {
+        "model": model.name,
+        "config": config,
+        "seed": int(seed),
+        "data": [int(train.n_users), int(train.n_items), len(train)],
+    }
+
+
+def check_positive(cfg, *names: str) -> None:
+    """ConfigError unless every named field of the config dataclass ``cfg`` is > 0."""
+    for name in names:
+        if not getattr(cfg, name) > 0:
+            raise ConfigError(f"{name} must be > 0, got {getattr(cfg, name)!r}")
 
 
 def _save_checkpoint(directory: Path, state: dict[str, np.ndarray], meta: dict) -> None:
@@ -233,8 +275,3 @@ def run_epochs(
         set_state(best_state)
         log.info("%s: kept epoch %d (%s %.4f)", name, best_epoch + 1, valid_name, best_score)
     return history
-
-
-def csr_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> list[np.ndarray]:
-    """The column indices of each requested row (small helper for samplers)."""
-    return [matrix.indices[matrix.indptr[r] : matrix.indptr[r + 1]] for r in rows]

@@ -29,7 +29,7 @@ torch = pytest.importorskip("torch")
 dist = pytest.importorskip("torch.distributed")
 
 from recsys import distributed  # noqa: E402
-from recsys.models.bpr import shard_batches  # noqa: E402
+from recsys.torch_training import shard_batches  # noqa: E402
 
 pytestmark = [
     pytest.mark.skipif(

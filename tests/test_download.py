@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import http.server
@@ -15,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from recsys import download as dl
+from recsys.datasets import RELEASES
 from recsys.errors import DownloadError
-from recsys.loaders import load_movielens
+from recsys.loaders import load_dataset, load_movielens
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -246,14 +248,42 @@ def test_silent_server_times_out(cache: Path) -> None:
 def test_unknown_name_lists_known(cache: Path) -> None:
     with pytest.raises(DownloadError) as info:
         dl.download("ml-50m", cache)
-    for name in ("ml-latest-small", "ml-100k", "ml-1m", "ml-25m"):
+    for name in RELEASES:
         assert name in str(info.value)
 
 
-def test_dataset_urls() -> None:
-    assert set(dl.DATASETS) == {"ml-latest-small", "ml-100k", "ml-1m", "ml-25m"}
-    for name, url in dl.DATASETS.items():
-        assert url == f"https://files.grouplens.org/datasets/movielens/{name}.zip"
+def test_pinned_md5_is_checked_instead_of_the_published_one(
+    server: tuple[Path, str], cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, url = server
+    # The published .md5 matches the zip, but the checksum pinned in the table wins.
+    archive = publish(root, "ml-100k", {"ml-100k/u.data": b"1\t1\t5\t1\n"})
+    pinned = dataclasses.replace(RELEASES["ml-100k"], md5="f" * 32)
+    monkeypatch.setitem(RELEASES, "ml-100k", pinned)
+    with pytest.raises(DownloadError, match="checksum mismatch") as info:
+        dl.download("ml-100k", cache, base_url=url, show_progress=False)
+    assert "expected " + "f" * 32 + " (from recsys.datasets.RELEASES)" in str(info.value)
+    assert_clean(cache)
+    # Pinned to the right value (upper-case hex is fine), with no .md5 published at all.
+    (root / "ml-100k.zip.md5").unlink()
+    right = dataclasses.replace(pinned, md5=hashlib.md5(archive).hexdigest().upper())
+    monkeypatch.setitem(RELEASES, "ml-100k", right)
+    path = dl.download("ml-100k", cache, base_url=url, show_progress=False)
+    assert (path / "u.data").read_bytes() == b"1\t1\t5\t1\n"
+
+
+@pytest.mark.parametrize("name", list(RELEASES))
+def test_every_release_downloads_and_loads(
+    name: str, server: tuple[Path, str], cache: Path, fixtures_dir: Path
+) -> None:
+    """Each table entry, served as a zip of its layout's fixture, unpacks and loads by name."""
+    root, url = server
+    layout = RELEASES[name].layout
+    top = "ml-10M100K" if name == "ml-10m" else name  # GroupLens' folder inside ml-10m.zip
+    publish(root, name, fixture_members(fixtures_dir, layout, top))
+    assert dl.download(name, cache, base_url=url, show_progress=False) == cache / name
+    ds = load_dataset(name, cache_dir=cache)
+    assert (ds.name, ds.format) == (name, layout)
 
 
 def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

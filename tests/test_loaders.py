@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recsys.data import Dataset
+from recsys.datasets import LAYOUTS
 from recsys.errors import DataFormatError
 from recsys.loaders import detect_format, load_dataset, load_movielens
 
@@ -731,7 +732,7 @@ def test_fast_and_slow_passes_agree(lines: list[tuple[str, str]]) -> None:
         path = Path(tmp) / "ml-latest"
         shutil.copytree(FIXTURES / "ml-latest", path)
         (path / "ratings.csv").write_bytes(data)
-        layout = loaders._LAYOUTS["ml-latest"]
+        layout = LAYOUTS["ml-latest"].ratings
         rows = list(loaders._data_lines(path / "ratings.csv", layout))
         problems = [(n, loaders._line_problem(raw, layout, (0.5, 5.0, 0.5))) for n, raw in rows]
         first = next(((n, p) for n, p in problems if p), None)

@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 import recsys
 from recsys import explore as E
 from recsys.artifacts import sha256_file
+from recsys.datasets import LAYOUTS
 from recsys.errors import ArtifactError, ConfigError, DataFormatError, RecsysError
 from recsys.foldin import FoldIn
 from recsys.loaders import load_movielens
@@ -149,7 +150,7 @@ def _variants(valid: bytes, tokens: list[bytes]) -> st.SearchStrategy[bytes]:
 @pytest.mark.parametrize(("fixture", "file"), list(TARGETS), ids=lambda v: str(v))
 def test_any_bytes_in_any_file_load_or_raise_data_format_error(fixture: str, file: str) -> None:
     valid = (FIXTURES / fixture / file).read_bytes()
-    scale = recsys.data.RATING_SCALES[fixture]
+    scale = LAYOUTS[fixture].rating_scale
     outcomes = {"ok": 0, "error": 0}
 
     @FUZZ
@@ -188,7 +189,7 @@ def _write_rows(fixture: str, rows: list[tuple[int, int, float, int]]) -> bytes:
 
 @pytest.mark.parametrize("fixture", list(_RATINGS_FILE))
 def test_valid_rows_with_duplicates_and_extremes_load_exactly(fixture: str) -> None:
-    lo, hi, step = recsys.data.RATING_SCALES[fixture]
+    lo, hi, step = LAYOUTS[fixture].rating_scale
     n_steps = round((hi - lo) / step)
     row = st.tuples(
         st.sampled_from([0, 1, 2, 2**31 - 1]),

@@ -20,8 +20,8 @@ from recsys._neumf_numpy import fold_in_neumf, neumf_logits, neumf_loss_grad  # 
 from recsys.data import Interactions  # noqa: E402
 from recsys.errors import ConfigError  # noqa: E402
 from recsys.models import make_model  # noqa: E402
-from recsys.models.bpr import NegativeSampler, shard_batches  # noqa: E402
 from recsys.models.ncf import NeuMFNet, export_network  # noqa: E402
+from recsys.torch_training import NegativeSampler, shard_batches  # noqa: E402
 from recsys.training import validation_ndcg  # noqa: E402
 
 N_GROUPS, USERS_PER_GROUP, ITEMS_PER_BLOCK = 3, 16, 12

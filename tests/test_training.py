@@ -8,13 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from recsys import training
 from recsys.data import Interactions
-from recsys.errors import ArtifactError
+from recsys.errors import ArtifactError, ConfigError
 from recsys.models.base import FitContext
-from recsys.training import csr_rows, resolve_device, run_epochs, torch_seed, validation_ndcg
+from recsys.training import resolve_device, run_epochs, torch_seed, validation_ndcg
 
 N_USERS, N_ITEMS, DIM = 6, 9, 4
 
@@ -440,12 +439,6 @@ def test_validation_ndcg_drives_early_stopping(tmp_path):
 # ------------------------------------------------------------------------------------------------
 
 
-def test_csr_rows():
-    m = sp.csr_matrix(np.array([[0, 1, 1], [0, 0, 0], [1, 0, 1]]))
-    rows = csr_rows(m, np.array([2, 1, 0]))
-    assert [r.tolist() for r in rows] == [[0, 2], [], [1, 2]]
-
-
 def test_resolve_device_and_torch_seed():
     torch = pytest.importorskip("torch")
     assert resolve_device("cpu") == "cpu"
@@ -456,3 +449,29 @@ def test_resolve_device_and_torch_seed():
     b = torch.rand(5, generator=torch_seed(3, "cpu"))
     assert torch.equal(a, b)
     assert torch.equal(torch.random.get_rng_state(), before)  # the global RNG is untouched
+
+
+def test_fit_fingerprint_leaves_out_budget_stopping_and_fold_in():
+    from recsys.models import make_model
+
+    train = Interactions(
+        user=np.array([0, 1, 2]), item=np.array([1, 2, 0]), rating=np.ones(3, np.float32),
+        n_users=3, n_items=4,
+    )  # fmt: skip
+    for name, budget in (("bpr", "epochs"), ("ials", "iterations"), ("ncf", "epochs")):
+        base = training.fit_fingerprint(make_model(name), train, 5)
+        assert base["model"] == name and base["seed"] == 5 and base["data"] == [3, 4, 3]
+        assert budget not in base["config"] and "patience" not in base["config"]
+        assert not any(k.startswith("fold_in") for k in base["config"])
+        # The training settings are in it, so another value changes the fingerprint.
+        assert training.fit_fingerprint(make_model(name, reg=0.5), train, 5) != base
+        assert training.fit_fingerprint(make_model(name, **{budget: 99}), train, 5) == base
+        assert training.fit_fingerprint(make_model(name), train, 6) != base
+
+
+def test_check_positive_names_the_field():
+    from recsys.models.bpr import BPRConfig
+
+    training.check_positive(BPRConfig(), "factors", "lr")
+    with pytest.raises(ConfigError, match=r"lr must be > 0, got 0\.0"):
+        training.check_positive(BPRConfig(lr=0.0), "factors", "lr")

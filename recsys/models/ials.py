@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,7 +30,7 @@ import scipy.sparse as sp
 from ..data import Interactions
 from ..errors import ConfigError
 from ..foldin import FoldIn
-from ..training import resolve_device, run_epochs, torch_seed
+from ..training import fit_fingerprint, resolve_device, run_epochs, torch_seed
 from .base import FitContext, Recommender
 
 __all__ = ["IALS", "IALSConfig"]
@@ -232,17 +232,6 @@ class IALS(Recommender):
             index = torch.from_numpy(np.asarray(rows, dtype=np.int64)).to(self._device)
             return (self._u[index] @ self._q.T).cpu().numpy()
 
-        # The stopping rule is left out so that a finished run can be resumed for more iterations.
-        fingerprint = {
-            "model": self.name,
-            "config": {
-                k: v
-                for k, v in asdict(cfg).items()
-                if k not in ("iterations", "patience") and not k.startswith("fold_in")
-            },
-            "seed": ctx.seed,
-            "shape": [self.n_users, self.n_items, nnz],
-        }
         self.history = run_epochs(
             name=self.name,
             n_epochs=cfg.iterations,
@@ -253,7 +242,7 @@ class IALS(Recommender):
             train=train,
             ctx=ctx,
             patience=cfg.patience,
-            fingerprint=fingerprint,
+            fingerprint=fit_fingerprint(self, train, ctx.seed),
         )
         self.user_factors = self._u.cpu().numpy().astype(np.float32, copy=True)
         self.item_factors = self._q.cpu().numpy().astype(np.float32, copy=True)

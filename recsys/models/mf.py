@@ -8,35 +8,21 @@ folded in with the closed-form ridge solve on the item factors (FoldIn ``"ridge"
 from __future__ import annotations
 
 import dataclasses
-import logging
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
 from torch import nn
 
-from .. import distributed
 from ..data import Interactions
 from ..errors import ConfigError
 from ..foldin import FoldIn
-from ..training import resolve_device, run_epochs, torch_seed
+from ..torch_training import TorchTrainer, as_numpy
+from ..training import check_positive
 from .base import FitContext, Recommender
-from .bpr import (
-    check_positive,
-    distributed_valid_fn,
-    epoch_trainer,
-    fit_fingerprint,
-    load_training_state,
-    make_adam,
-    shard_batches,
-    training_state,
-)
 
 __all__ = ["BiasedMF", "BiasedMFConfig", "BiasedMFNet"]
-
-log = logging.getLogger(__name__)
 
 # run_epochs keeps the epoch with the highest validation value, so it is given -RMSE under this
 # name; the history and callbacks the user sees get the positive RMSE as "valid_rmse".
@@ -139,8 +125,6 @@ class BiasedMF(Recommender):
             raise ConfigError(f"reg must be >= 0, got {cfg.reg}")
         if len(train) == 0:
             raise ConfigError("mf needs at least one training rating")
-        device = distributed.rank_device(resolve_device(ctx.device))
-        gen = torch_seed(ctx.seed, "cpu")  # init and shuffling: the same numbers on every device
         ratings = train.rating.astype(np.float32)
         self.global_mean = float(ratings.astype(np.float64).mean())
         self.rating_min, self.rating_max = float(ratings.min()), float(ratings.max())
@@ -152,27 +136,14 @@ class BiasedMF(Recommender):
         counts = np.bincount(cell, minlength=train.n_items * n_values)
         self._item_value_counts = counts.reshape(train.n_items, n_values).astype(np.float32)
 
-        self._users = torch.from_numpy(train.user.astype(np.int64))
-        self._items = torch.from_numpy(train.item.astype(np.int64))
-        self._ratings = torch.from_numpy(ratings)
-        self._gen = gen
-        self._device = device
-        self._net = BiasedMFNet(
-            train.n_users, train.n_items, cfg.factors, self.global_mean, cfg.init_std, gen
-        ).to(device)
-        self._opt = make_adam(self._net, cfg.lr)
+        users = torch.from_numpy(train.user.astype(np.int64))
+        items = torch.from_numpy(train.item.astype(np.int64))
+        ratings_t = torch.from_numpy(ratings)
 
-        run_epoch = epoch_trainer(
-            self, lambda net, u, i, r: _mse_loss(net, u, i, r, reg=cfg.reg), device
-        )
-
-        def step(epoch: int) -> dict[str, float]:
-            start = time.perf_counter()
-            loss, seen = run_epoch()
-            log.debug(
-                "mf epoch %d: %.0f ratings/s", epoch + 1, seen / (time.perf_counter() - start)
-            )
-            return {"loss": loss}
+        def make_batch(batch: torch.Tensor, part: slice) -> tuple[torch.Tensor, ...]:
+            """(users, items, ratings) of this rank's share: (b,) int64, int64, float32."""
+            idx = batch[part]
+            return users[idx], items[idx], ratings_t[idx]
 
         valid = ctx.valid
 
@@ -186,40 +157,27 @@ class BiasedMF(Recommender):
             if user_callback is not None:
                 user_callback(epoch, _positive_rmse(record))
 
-        valid_fn = neg_valid_rmse if valid is not None else None
-        with distributed.rank_context(dataclasses.replace(ctx, callback=callback)) as run_ctx:
-            history = run_epochs(
-                name=self.name,
-                n_epochs=cfg.epochs,
-                step=step,
-                get_state=lambda: training_state(self._net, self._opt, self._gen),
-                set_state=lambda s: load_training_state(self._net, self._opt, self._gen, s),
-                score_fn=self._score_torch,
-                train=train,
-                ctx=run_ctx,
-                patience=cfg.patience,
-                fingerprint=fit_fingerprint(self, train, ctx.seed),
-                valid_fn=distributed_valid_fn(valid_fn, self._score_torch, train, ctx),
-                valid_name=_NEG_RMSE,
-            )
+        trainer = TorchTrainer(self, train, dataclasses.replace(ctx, callback=callback))
+        self._device = trainer.device
+        self._net = BiasedMFNet(
+            train.n_users, train.n_items, cfg.factors, self.global_mean, cfg.init_std, trainer.gen
+        )
+        history = trainer.run(
+            self._net,
+            make_batch=make_batch,
+            loss=partial(_mse_loss, reg=cfg.reg),
+            score_fn=self._score_torch,
+            unit="ratings",
+            valid_fn=neg_valid_rmse if valid is not None else None,
+            valid_name=_NEG_RMSE,
+        )
         self.history = [_positive_rmse(r) for r in history]
         net = self._net
-        self.user_factors = net.user.weight.detach().cpu().numpy().astype(np.float32)
-        self.item_factors = net.item.weight.detach().cpu().numpy().astype(np.float32)
-        self.user_bias = net.user_bias.weight.detach().cpu().numpy().ravel().astype(np.float32)
-        self.item_bias = net.item_bias.weight.detach().cpu().numpy().ravel().astype(np.float32)
-        # The numpy factors are the model from here on; free the training objects.
-        del self._net, self._opt, self._users, self._items, self._ratings
-
-    def _epoch_batches(
-        self, rank: int = 0, world_size: int = 1
-    ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        """This rank's (users, items, ratings) batches of one epoch: (b,) int64, int64, float32."""
-        for batch, part in shard_batches(
-            len(self._users), self.config.batch_size, self._gen, rank, world_size
-        ):
-            idx = batch[part]
-            yield self._users[idx], self._items[idx], self._ratings[idx]
+        self.user_factors = as_numpy(net.user.weight)
+        self.item_factors = as_numpy(net.item.weight)
+        self.user_bias = as_numpy(net.user_bias.weight).ravel()
+        self.item_bias = as_numpy(net.item_bias.weight).ravel()
+        del self._net  # the numpy factors are the model from here on
 
     def _score_torch(self, users: np.ndarray) -> np.ndarray:
         u = torch.as_tensor(np.asarray(users, np.int64), device=self._device)

@@ -12,37 +12,22 @@ weights it needs.
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import distributed
 from ..data import Interactions
 from ..errors import ConfigError
 from ..foldin import FoldIn
-from ..training import resolve_device, run_epochs, torch_seed
+from ..torch_training import NegativeSampler, TorchTrainer, as_numpy
+from ..training import check_positive
 from .base import FitContext, Recommender
-from .bpr import (
-    NegativeSampler,
-    check_positive,
-    distributed_valid_fn,
-    epoch_trainer,
-    fit_fingerprint,
-    load_training_state,
-    make_adam,
-    shard_batches,
-    training_state,
-)
 
 __all__ = ["NeuMF", "NeuMFConfig", "NeuMFNet"]
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -181,16 +166,29 @@ class NeuMF(Recommender):
             raise ConfigError(f"mlp_layers must be positive sizes, got {cfg.mlp_layers!r}")
         if len(train) == 0:
             raise ConfigError("ncf needs at least one training interaction")
-        device = distributed.rank_device(resolve_device(ctx.device))
-        gen = torch_seed(ctx.seed, "cpu")  # init and sampling: the same numbers on every device
+        trainer = TorchTrainer(self, train, ctx)
+        gen = trainer.gen  # initialisation, then shuffling and sampling
         self._seed = int(ctx.seed)
         self.item_counts = np.bincount(train.item, minlength=train.n_items).astype(np.float32)
         self._trained_users = np.unique(train.user).astype(np.int64)
-        self._sampler = NegativeSampler(train.n_items, None, train.user, train.item)
-        self._users = torch.from_numpy(train.user.astype(np.int64))
-        self._items = torch.from_numpy(train.item.astype(np.int64))
-        self._gen = gen
-        self._device = device
+        sampler = NegativeSampler(train.n_items, None, train.user, train.item)
+        users = torch.from_numpy(train.user.astype(np.int64))
+        items = torch.from_numpy(train.item.astype(np.int64))
+        k = cfg.negatives
+
+        def make_batch(batch: torch.Tensor, part: slice) -> tuple[torch.Tensor, ...]:
+            """(users, items, labels) of this rank's share: each positive, then its negatives.
+
+            (b * (1 + negatives),) int64, int64 and float32 (1 for positives, 0 for negatives).
+            """
+            batch_users = users[batch]
+            # Negatives for the whole global batch on every rank keep the generators in step.
+            neg = sampler.sample(batch_users.repeat_interleave(k), gen).view(-1, k)
+            u, pos, neg = batch_users[part], items[batch][part], neg[part].reshape(-1)
+            labels = torch.cat([torch.ones(len(pos)), torch.zeros(len(neg))])
+            return torch.cat([u, u.repeat_interleave(k)]), torch.cat([pos, neg]), labels
+
+        self._device = trainer.device
         self._net = NeuMFNet(
             train.n_users,
             train.n_items,
@@ -199,61 +197,17 @@ class NeuMF(Recommender):
             tuple(cfg.mlp_layers),
             cfg.init_std,
             gen,
-        ).to(device)
-        self._opt = make_adam(self._net, cfg.lr)
-
-        run_epoch = epoch_trainer(
-            self, lambda net, u, i, y: _bce_loss(net, u, i, y, reg=cfg.reg), device
         )
-
-        def step(epoch: int) -> dict[str, float]:
-            start = time.perf_counter()
-            loss, seen = run_epoch()
-            log.debug("ncf epoch %d: %.0f pairs/s", epoch + 1, seen / (time.perf_counter() - start))
-            return {"loss": loss}
-
-        with distributed.rank_context(ctx) as run_ctx:
-            self.history = run_epochs(
-                name=self.name,
-                n_epochs=cfg.epochs,
-                step=step,
-                get_state=lambda: training_state(self._net, self._opt, self._gen),
-                set_state=lambda s: load_training_state(self._net, self._opt, self._gen, s),
-                score_fn=self.score,
-                train=train,
-                ctx=run_ctx,
-                patience=cfg.patience,
-                fingerprint=fit_fingerprint(self, train, ctx.seed),
-                valid_fn=distributed_valid_fn(None, self.score, train, ctx),
-            )
-        net = self._net
-        self.user_factors = self._concat(net.gmf_user.weight, net.mlp_user.weight)
-        self.item_factors = self._concat(net.gmf_item.weight, net.mlp_item.weight)
-        # The network stays for score(); the optimiser and sampling state are no longer needed.
-        del self._opt, self._sampler, self._users, self._items
-
-    @staticmethod
-    def _concat(gmf: torch.Tensor, mlp: torch.Tensor) -> np.ndarray:
-        return torch.cat([gmf, mlp], dim=1).detach().cpu().numpy().astype(np.float32)
-
-    def _epoch_batches(
-        self, rank: int = 0, world_size: int = 1
-    ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        """This rank's (users, items, labels) batches of one epoch.
-
-        Each positive comes with ``negatives`` sampled items: (b * (1 + negatives),) int64,
-        int64 and float32 (1 for positives, 0 for negatives), on CPU.
-        """
-        k = self.config.negatives
-        for batch, part in shard_batches(
-            len(self._users), self.config.batch_size, self._gen, rank, world_size
-        ):
-            users = self._users[batch]
-            # Negatives for the whole global batch on every rank keep the generators in step.
-            neg = self._sampler.sample(users.repeat_interleave(k), self._gen).view(-1, k)
-            u, pos, neg = users[part], self._items[batch][part], neg[part].reshape(-1)
-            labels = torch.cat([torch.ones(len(pos)), torch.zeros(len(neg))])
-            yield torch.cat([u, u.repeat_interleave(k)]), torch.cat([pos, neg]), labels
+        self.history = trainer.run(
+            self._net,
+            make_batch=make_batch,
+            loss=partial(_bce_loss, reg=cfg.reg),
+            score_fn=self.score,
+            unit="pairs",
+        )
+        net = self._net  # kept for score()
+        self.user_factors = as_numpy(torch.cat([net.gmf_user.weight, net.mlp_user.weight], 1))
+        self.item_factors = as_numpy(torch.cat([net.gmf_item.weight, net.mlp_item.weight], 1))
 
     # -- after fit --------------------------------------------------------------------------------
     def score(self, users: np.ndarray) -> np.ndarray:
@@ -302,22 +256,18 @@ def export_network(net: NeuMFNet, trained_users: np.ndarray | None = None) -> di
     ``gmf_user_mean``/``mlp_user_mean`` average the users in ``trained_users`` (all users when
     None): users without training data keep their random initialisation and would bias it.
     """
-
-    def arr(t: torch.Tensor) -> np.ndarray:
-        return t.detach().cpu().numpy().astype(np.float32)
-
-    gmf_user, mlp_user = arr(net.gmf_user.weight), arr(net.mlp_user.weight)
+    gmf_user, mlp_user = as_numpy(net.gmf_user.weight), as_numpy(net.mlp_user.weight)
     if trained_users is not None and len(trained_users):
         gmf_user, mlp_user = gmf_user[trained_users], mlp_user[trained_users]
     network = {
-        "gmf_item": arr(net.gmf_item.weight),
-        "mlp_item": arr(net.mlp_item.weight),
+        "gmf_item": as_numpy(net.gmf_item.weight),
+        "mlp_item": as_numpy(net.mlp_item.weight),
         "gmf_user_mean": gmf_user.mean(axis=0),
         "mlp_user_mean": mlp_user.mean(axis=0),
-        "out_weight": arr(net.out.weight).ravel(),
-        "out_bias": arr(net.out.bias).ravel(),
+        "out_weight": as_numpy(net.out.weight).ravel(),
+        "out_bias": as_numpy(net.out.bias).ravel(),
     }
     for layer, lin in enumerate(net.mlp):
-        network[f"mlp_weight_{layer}"] = arr(lin.weight)
-        network[f"mlp_bias_{layer}"] = arr(lin.bias)
+        network[f"mlp_weight_{layer}"] = as_numpy(lin.weight)
+        network[f"mlp_bias_{layer}"] = as_numpy(lin.bias)
     return network
