@@ -338,3 +338,45 @@ def test_list_and_default(tmp_path, rng):
     assert "error" in entries[2]
     assert default_artifact(tmp_path) == "b"
     assert default_artifact(tmp_path / "none") is None
+
+
+# -- export -> load -> the same scores, for every exportable model ------------------------------
+
+EXPORTABLE = {
+    "ials": {"factors": 8, "iterations": 3},
+    "bpr": {"factors": 8, "epochs": 2},
+    "mf": {"factors": 8, "epochs": 2},
+    "ncf": {"gmf_dim": 8, "mlp_dim": 8, "mlp_layers": (16, 8), "epochs": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def synthetic_dataset(synthetic_dir):
+    return recsys.load_movielens(synthetic_dir)
+
+
+@pytest.mark.parametrize("name", list(EXPORTABLE))
+def test_export_then_load_gives_the_same_scores(name, synthetic_dataset, tmp_path):
+    from recsys.artifacts import export_model
+    from recsys.models import make_model
+
+    ds = synthetic_dataset
+    model = make_model(name, **EXPORTABLE[name])
+    data = ds.interactions()
+    model.fit(data if model.kind == "explicit" else data.positives(4.0), seed=0, device="cpu")
+    art = recsys.load(export_model(model, ds, tmp_path / name, projection_method="pca"))
+    assert art.manifest["model"]["name"] == name and art.min_support == 10
+    np.testing.assert_array_equal(art.item_embeddings, model.item_embeddings.astype(np.float32))
+    state = model.fold_in_state()
+    ids = ds.items["movieId"].to_numpy()
+    rng = np.random.default_rng(1)
+    low, high, step = ds.rating_scale
+    for size in (1, 3, 12):
+        codes = rng.choice(len(ids), size, replace=False)
+        ratings = low + step * rng.integers(0, round((high - low) / step) + 1, size)
+        expected = state.fold_in(codes, ratings.astype(np.float64)).scores
+        got = art.profile(dict(zip(ids[codes].tolist(), ratings.tolist()))).result.scores
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max())
+        picks = art.recommend(dict(zip(ids[codes].tolist(), ratings.tolist())), k=10).picks
+        assert not set(picks["movieId"]) & set(ids[codes].tolist())
+        assert (picks["n_ratings"] >= art.min_support).all()

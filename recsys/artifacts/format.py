@@ -180,7 +180,9 @@ def _depth(value: object) -> int:
         deepest = max(deepest, level)
         if level > MAX_JSON_DEPTH:
             break
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        )
         stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
     return deepest
 

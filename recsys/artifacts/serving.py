@@ -88,7 +88,8 @@ def load(path: str | Path) -> Artifact:
         )
     except ConfigError as exc:
         raise ArtifactError(f"{path / 'manifest.json'}: field 'fold_in': {exc}") from exc
-    _trial_fold_in(state, len(items), check_rating_scale(manifest["dataset"]["rating_scale"]), path)
+    scale = check_rating_scale(manifest["dataset"]["rating_scale"])
+    _trial_fold_in(state, arrays["item_embeddings"].shape, scale, path)
     vectors = normalize_rows(arrays["item_embeddings"])
     if INDEX in manifest["files"]:
         index = ItemIndex.load(path / INDEX, vectors)
@@ -105,13 +106,20 @@ def load(path: str | Path) -> Artifact:
     )
 
 
-def _trial_fold_in(state: FoldIn, n_items: int, scale: tuple, path: Path) -> None:
-    """Fold in one top rating: weights of the wrong shape or that give NaN fail here, at load,
-    rather than on a visitor's page."""
+def _trial_fold_in(state: FoldIn, shape: tuple[int, int], scale: tuple, path: Path) -> None:
+    """Fold in one top rating: weights of the wrong shape, or that give NaN or user vectors that
+    cannot be placed among the (n, d) item embeddings, fail here, at load, rather than on a
+    visitor's page."""
+    n_items, dim = shape
     try:
         result = state.fold_in(np.array([0], np.int64), np.array([scale[1]], np.float64))
-        ok = result.scores.shape == (n_items,) and bool(np.isfinite(result.scores).all())
-        problem = "" if ok else "gives scores of the wrong shape or non-finite scores"
+        user = result.user_vector
+        if result.scores.shape != (n_items,) or not np.isfinite(result.scores).all():
+            problem = "gives scores of the wrong shape or non-finite scores"
+        elif user is not None and user.shape != (dim,):
+            problem = f"gives a user vector of shape {user.shape}; the item embeddings have {dim}"
+        else:
+            problem = ""
     except Exception as exc:  # numpy raises many types on malformed weights; all mean "broken"
         problem = f"fails ({type(exc).__name__}: {exc})"
     if problem:
@@ -351,7 +359,9 @@ class Artifact:
         return [titles[prof.codes[j]] if contrib[t, j] > 0 else "" for t, j in enumerate(best)]
 
     # -- neighbours ------------------------------------------------------------------------------
-    def similar(self, movie_id: int, k: int = 10, *, min_support: int | None = None) -> pd.DataFrame:
+    def similar(
+        self, movie_id: int, k: int = 10, *, min_support: int | None = None
+    ) -> pd.DataFrame:
         """The ``k`` nearest movies to ``movie_id`` by cosine similarity of item embeddings:
         DataFrame movieId, title, n_ratings, similarity (float32), best first. Movies with fewer
         than ``min_support`` ratings (default: the artifact's :attr:`min_support`) are left out;
