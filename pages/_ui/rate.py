@@ -78,7 +78,7 @@ def render(ctx: ui.Ctx) -> None:
                     seed=st.session_state["grid_seed"],
                 )
                 st.session_state[grid_key] = [
-                    int(m) for m in model.items["movieId"].to_numpy()[codes]
+                    int(m) for m in model.vocab.ids_of(codes)
                 ]
 
             top = st.columns([3, 1])
@@ -118,7 +118,7 @@ def render(ctx: ui.Ctx) -> None:
                 if len(found) == 0:
                     st.info(f"No title matches {E.escape_markdown(query[:80])!s}.")
                 for code in found:
-                    movie_id = int(model.items["movieId"].iat[code])
+                    movie_id = int(model.vocab.ids[code])
                     with st.container(border=True):
                         ui.rating_widget(
                             movie_id,
