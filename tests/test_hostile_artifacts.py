@@ -158,7 +158,7 @@ def test_out_refuses_a_folder_of_artifacts(tmp_path, data_copy, capsys, no_loadi
     assert snapshot(root) == before
 
 
-@pytest.mark.parametrize("out", [".", "CWD", "..", "FILE"])
+@pytest.mark.parametrize("out", [".", "CWD", "..", "FILE", "UNDER_FILE"])
 def test_out_refuses_the_working_directory_and_files(
     tmp_path, data_copy, capsys, no_loading, monkeypatch, out
 ):
@@ -166,11 +166,18 @@ def test_out_refuses_the_working_directory_and_files(
     work.mkdir()
     (work / "notes.txt").write_text("keep me")
     monkeypatch.chdir(work)
-    target = {"CWD": str(work), "FILE": str(work / "notes.txt")}.get(out, out)
+    target = {
+        "CWD": str(work),
+        "FILE": str(work / "notes.txt"),
+        "UNDER_FILE": str(work / "notes.txt" / "ials"),
+    }.get(out, out)
     code, _, err = run_cli(capsys, *train_args(data_copy, target))
     line = error_line(err)
     assert code == 2
-    expected = "is a file, not a directory" if out == "FILE" else "current directory"
+    expected = {
+        "FILE": "is a file, not a directory",
+        "UNDER_FILE": "notes.txt is a file, so no directory can be made there",
+    }.get(out, "current directory")
     assert expected in line
     assert (work / "notes.txt").read_text() == "keep me"
 

@@ -425,6 +425,9 @@ def check_output_dir(out: str | Path, *, data_dir: str | Path | None = None) -> 
     if target.is_symlink():
         raise ConfigError(f"{where}: is a symbolic link; give the artifact directory itself")
     if not target.exists():
+        existing = next((p for p in target.absolute().parents if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise ConfigError(f"{where}: {existing} is a file, so no directory can be made there")
         return target
     if not target.is_dir():
         raise ConfigError(f"{where}: is a file, not a directory; give a new directory")
@@ -561,8 +564,7 @@ def save_artifact(
     the swap); an existing artifact there is replaced, anything else is refused. An OSError while
     writing (disk full, ...) becomes an :class:`ArtifactError`; the previous artifact survives.
     """
-    out = Path(out_dir)
-    check_output_dir(out)
+    out = check_output_dir(out_dir)
     n_items = len(items)
     embeddings = np.asarray(item_embeddings, np.float32)
     if embeddings.ndim != 2 or len(embeddings) != n_items:
