@@ -235,6 +235,7 @@ def build_hostile_root(root: Path, rng) -> dict[str, str]:
         "params_list": "fold_in.params",
         "params_string": "fold_in.params.reg",
         "not_utf8": "not valid JSON",
+        "huge_int": "not valid JSON (Exceeds the limit (4300 digits)",
         "link": "not a regular file",
         "no_model": "missing field 'model'",
     }
@@ -245,6 +246,7 @@ def build_hostile_root(root: Path, rng) -> dict[str, str]:
     (root / "deep_valid" / "manifest.json").write_text(json.dumps(_nested(60)))
     (root / "huge" / "manifest.json").write_text(json.dumps({"pad": "x" * (9 << 20)}))
     (root / "not_utf8" / "manifest.json").write_bytes(b"\xff\xfe{}")
+    (root / "huge_int" / "manifest.json").write_text('{"format_version": ' + "1" * 5000 + "}")
     (root / "link" / "manifest.json").symlink_to("/dev/zero")
     for name, change in (
         ("params_list", lambda m: m["fold_in"].update(params=[1, 2])),

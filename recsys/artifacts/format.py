@@ -120,8 +120,8 @@ def read_manifest(path: str | Path) -> dict:
         manifest = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ArtifactError(f"{mpath}: not valid JSON (not UTF-8: {exc.reason})") from None
-    except json.JSONDecodeError as exc:
-        raise ArtifactError(f"{mpath}: not valid JSON ({exc})") from None
+    except ValueError as exc:  # JSONDecodeError, or an integer beyond the 4,300-digit limit
+        raise ArtifactError(f"{mpath}: not valid JSON ({str(exc)[:200]})") from None
     except RecursionError:
         raise ArtifactError(
             f"{mpath}: nested too deeply; a manifest has at most {MAX_JSON_DEPTH} levels"
@@ -402,7 +402,13 @@ def check_output_dir(out: str | Path, *, data_dir: str | Path | None = None) -> 
     that holds nothing but its listed files. Refused: a file, a symbolic link, the current
     directory or one above it, the data directory or anything inside or above it, a folder of
     artifacts, and any other directory with content. Nothing is read beyond ``out`` itself.
+    An existing artifact is verified under the save lock, so a concurrent save's swap is never
+    mistaken for a damaged artifact.
     """
+    return _check_output_dir(out, data_dir=data_dir, lock=True)
+
+
+def _check_output_dir(out: str | Path, *, data_dir: str | Path | None, lock: bool) -> Path:
     target = Path(out).expanduser()
     where = f"--out {out}"
     try:
@@ -438,7 +444,8 @@ def check_output_dir(out: str | Path, *, data_dir: str | Path | None = None) -> 
     if not entries:
         return target
     if MANIFEST in entries:
-        problem = _replaceable_problem(target, entries)
+        with _directory_lock(target) if lock else contextlib.nullcontext():
+            problem = _replaceable_problem(target)
         if problem is None:
             return target
         raise ConfigError(
@@ -461,11 +468,16 @@ def check_output_dir(out: str | Path, *, data_dir: str | Path | None = None) -> 
     )
 
 
-def _replaceable_problem(target: Path, entries: list[str]) -> str | None:
-    """Why ``target`` (holding ``entries``) may not be replaced, or None if it may."""
+def _replaceable_problem(target: Path) -> str | None:
+    """Why artifact directory ``target`` may not be replaced, or None if it may."""
+    if not os.path.lexists(target):  # moved away by an interrupted swap: a new directory
+        return None
     try:
+        entries = [p.name for p in target.iterdir()]
         manifest = read_manifest(target)
         verify_files(target, manifest["files"])
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror})"
     except ArtifactError as exc:
         return str(exc)
     extra = sorted(set(entries) - set(manifest["files"]) - {MANIFEST})
@@ -603,7 +615,8 @@ def save_artifact(
         tmp.chmod(0o755)
         with _directory_lock(out):
             _recover(out)
-            check_output_dir(out)  # again: another process may have put something there
+            # Again, under the lock: another process may have put something there meanwhile.
+            _check_output_dir(out, data_dir=None, lock=False)
             old = None
             if out.exists():
                 old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
