@@ -126,7 +126,7 @@ class Plan:
     def picks(self, ratings: dict[int, float]) -> list[str]:
         key = E.encode_profile(ratings)
         if key not in self._expected:
-            df = self.model.recommend(ratings, k=PICKS_K)
+            df = self.model.recommend(ratings, k=PICKS_K).picks
             self._expected[key] = [str(t) for t in df["title"]]
         return self._expected[key]
 

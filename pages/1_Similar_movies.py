@@ -46,7 +46,7 @@ else:
 if len(codes) == 0:
     counts = items["n_ratings"].to_numpy()
     codes = np.lexsort((np.arange(len(counts)), -counts))[:200]
-options = [int(m) for m in items["movieId"].to_numpy()[codes]]
+options = [int(m) for m in model.vocab.ids_of(codes)]
 titles = dict(zip(options, items["title"].to_numpy()[codes]))
 
 

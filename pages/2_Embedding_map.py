@@ -104,9 +104,9 @@ def highlights_for(m) -> tuple[dict[str, np.ndarray], tuple[float, float] | None
     if "Your ratings" in layers and ratings:
         out["Your ratings"] = ui.codes_of(m, ratings)
     if "Your picks" in layers:
-        out["Your picks"] = ui.codes_of(m, ui.picks(m, settings)["movieId"])
+        out["Your picks"] = ui.codes_of(m, ui.picks(m, settings).picks["movieId"])
     if len(search_codes):
-        movie_id = int(model.items["movieId"].iat[int(search_codes[0])])
+        movie_id = int(model.vocab.ids[int(search_codes[0])])
         out[f"Search: {ui.title_of(model, movie_id)}"] = ui.codes_of(m, [movie_id])
     if focus.get("kind") == "movie" and focus_ids and m.code(focus_ids[0]) is not None:
         nb = m.similar(focus_ids[0], 10)

@@ -6,8 +6,8 @@ The app and outside checks use this small public API::
     model = recsys.load("artifacts/ials")   # verified artifact; numpy/faiss only, no torch
     model.items, model.item_embeddings, model.projection
     model.fold_in({movie_id: rating})       # -> user vector
-    model.recommend(ratings, k=10)          # -> DataFrame of picks
-    model.similar(movie_id, k=10)           # -> DataFrame of neighbours
+    model.recommend(ratings, k=10)          # -> Recommendations(picks, fallback, unknown_ids)
+    model.similar(movie_id, k=10)           # -> DataFrame of neighbours (with n_ratings)
 
 Training and evaluation: :func:`load_movielens`, :mod:`recsys.models`, :mod:`recsys.evaluate`,
 and the command line ``python -m recsys``.
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 
-from .artifacts import Artifact, Profile, default_artifact, list_artifacts, load
+from .artifacts import Artifact, Profile, Recommendations, default_artifact, list_artifacts, load
 from .data import Dataset, Interactions
 from .errors import ArtifactError, ConfigError, DataFormatError, DownloadError, RecsysError
 
@@ -27,6 +27,7 @@ __all__ = [
     "load",
     "Artifact",
     "Profile",
+    "Recommendations",
     "list_artifacts",
     "default_artifact",
     "load_movielens",

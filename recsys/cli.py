@@ -22,6 +22,7 @@ __all__ = ["main"]
 
 log = logging.getLogger("recsys.cli")
 
+_RATINGS_FILES = ("ratings.csv", "ratings.dat", "u.data")  # what --skip-bad-lines acts on
 RANKING_COLUMNS = ("recall@10", "ndcg@10", "precision@10", "hr@10", "mrr@10", "coverage@10")
 
 
@@ -195,15 +196,21 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from . import distributed
-    from .artifacts import export_model
+    from .artifacts import check_output_dir, export_model
     from .evaluate import evaluate_models
     from .loaders import resolve_dataset_dir
     from .models import make_model
+    from .splits import check_learnable
 
-    dataset = _load_data(args)
+    # Where the artifact goes is checked before any loading or training: train writes only into
+    # a new directory or over an existing artifact, never over the data or anything else.
+    data_dir = resolve_dataset_dir(args.data, cache_dir=args.cache_dir)[0]
+    check_output_dir(args.out, data_dir=data_dir)
     params = dict(args.params or {})
     params = params.get(args.model, params)  # accept {"ials": {...}} or a flat {...}
     model = make_model(args.model, **params)  # validate the parameters before long work
+    dataset = _load_data(args)
+    check_learnable(dataset.interactions(), None if model.kind == "explicit" else args.threshold)
     metrics = {}
     for protocol in args.eval:
         log.info("evaluating %s on the %s protocol before the final fit", args.model, protocol)
@@ -256,7 +263,7 @@ def _train(args: argparse.Namespace) -> int:
         projection_method=args.projection,
         seed=args.seed,
         default=args.default,
-        dataset_dir=resolve_dataset_dir(args.data, cache_dir=args.cache_dir)[0],
+        dataset_dir=data_dir,
     )
     summary = ", ".join(
         f"{p} ndcg@10 {m['metrics'].get('ndcg@10', float('nan')):.4f}" for p, m in metrics.items()
@@ -271,19 +278,20 @@ def cmd_info(args: argparse.Namespace) -> int:
     from .artifacts import MANIFEST, load
 
     path = Path(args.path)
-    if (path / MANIFEST).exists():
-        art = load(path)
+    if os.path.lexists(path / MANIFEST):  # lexists never raises (an unreadable directory: False)
+        art = load(path)  # verifies, and refuses manifests without model, dataset or fold_in
         m = art.manifest
         print(
             f"artifact {art.name}: model {art.model_name}, {len(art.items)} items, "
             f"fold-in {m['fold_in']['method']}, created {m.get('created')}"
         )
-        print(f"dataset: {m['dataset']['name']} ({m['dataset']['n_ratings']} ratings)")
-        print("params: " + json.dumps(m["model"]["params"]))
+        print(f"dataset: {m['dataset']['name']} ({m['dataset'].get('n_ratings', '?')} ratings)")
+        print("params: " + json.dumps(m["model"].get("params", {})))
         for protocol, entry in m.get("metrics", {}).items():
-            shown = {k: round(v, 4) for k, v in entry["metrics"].items() if isinstance(v, float)}
+            values = entry.get("metrics", {}) if isinstance(entry, dict) else {}
+            shown = {k: round(v, 4) for k, v in values.items() if isinstance(v, float)}
             print(f"{protocol}: {json.dumps(shown)}")
-        print("verified: format version and sha256 of every file")
+        print("verified: format version, fields, content and sha256 of every file")
         return 0
     dataset = _load_data(args if hasattr(args, "data") else argparse.Namespace(data=args.path))
     print(json.dumps(dataset.summary(), indent=2))
@@ -421,13 +429,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except DataFormatError as exc:
         hint = ""
-        if exc.line is not None and not getattr(args, "skip_bad_lines", True):
+        # --skip-bad-lines acts on ratings files only; elsewhere the hint would mislead.
+        ratings_file = exc.file is not None and Path(exc.file).name in _RATINGS_FILES
+        if exc.line is not None and ratings_file and not getattr(args, "skip_bad_lines", True):
             hint = "\n(to skip and report malformed lines instead, pass --skip-bad-lines)"
         print(f"error: {exc}{hint}", file=sys.stderr)
         return 2
     except RecsysError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the system refused (disk full, permissions...): still one line
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

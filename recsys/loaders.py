@@ -29,7 +29,6 @@ ends in a :class:`~recsys.errors.DataFormatError` naming the file, the line and 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import logging
 import math
@@ -48,6 +47,7 @@ from .data import Dataset
 from .datasets import LAYOUTS, RELEASES, RatingsFile
 from .download import default_cache_dir
 from .errors import DataFormatError
+from .hashing import sha256_file
 
 __all__ = [
     "detect_format",
@@ -222,6 +222,11 @@ def resolve_dataset_dir(
             f"`python -m recsys download {key}` first, or pass --data DIR with the directory of "
             "an unpacked MovieLens release"
         )
+    if path.exists():
+        raise DataFormatError(
+            "is a file, not a directory; pass the directory that holds the MovieLens files",
+            path,
+        )
     raise DataFormatError(
         f"{dir_or_name}: no such directory, and not a known release name (known: "
         f"{', '.join(RELEASES)}); pass --data DIR with an unpacked MovieLens release"
@@ -395,6 +400,8 @@ def _line_problem(
             return f"{label} is empty; expected a non-negative integer id"
         if not _INT_RE.fullmatch(value):
             return f"{label} {_clip(value)!r} is not an integer; expected a non-negative integer id"
+        if _too_many_digits(value):
+            return f"{label} {_clip(value)!r} is too large; expected an id below 2**31"
         number = int(value)
         if number < 0:
             return f"{label} {number} is negative; expected a non-negative integer id"
@@ -419,6 +426,7 @@ def _line_problem(
     if (
         value == ""
         or not _INT_RE.fullmatch(value)
+        or _too_many_digits(value)
         or not -_INT64_MAX - 1 <= int(value) <= _INT64_MAX
     ):
         return f"{ts_f} {_clip(value)!r} is not an integer; expected unix seconds"
@@ -591,6 +599,8 @@ def _read_u_genre(path: Path) -> list[str]:
             raise DataFormatError(
                 f"expected 'genre name|index', found {_clip(line)!r}", path, lineno
             )
+        if _too_many_digits(parts[1]):
+            raise DataFormatError(f"genre index {_clip(parts[1])!r} is too large", path, lineno)
         index = int(parts[1])
         if index in by_index or index < 0:
             raise DataFormatError(f"genre index {index} is repeated or negative", path, lineno)
@@ -648,6 +658,10 @@ def _parse_id(value: str, label: str, path: Path, lineno: int) -> int:
             f"{label} {_clip(value)!r} is not an integer; expected a non-negative integer id",
             path,
             lineno,
+        )
+    if _too_many_digits(value):
+        raise DataFormatError(
+            f"{label} {_clip(value)!r} is too large; expected a 64-bit id", path, lineno
         )
     number = int(value)
     if number < 0:
@@ -761,16 +775,10 @@ def _check_not_empty(path: Path, expected: str) -> None:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    buffer = bytearray(1 << 20)
-    view = memoryview(buffer)
     try:
-        with open(path, "rb") as f:
-            while n := f.readinto(buffer):
-                digest.update(view[:n])
+        return sha256_file(path)
     except OSError as exc:
         raise DataFormatError(f"cannot read file ({exc})", path) from None
-    return digest.hexdigest()
 
 
 def _safe_iterdir(directory: Path) -> list[Path]:
@@ -786,6 +794,12 @@ def _looks_like_release(directory: Path) -> bool:
     except OSError:
         return False
     return any(set(layout.required) <= names for layout in LAYOUTS.values())
+
+
+def _too_many_digits(value: str) -> bool:
+    """Whether integer text has more digits than any 64-bit value: such text is refused before
+    ``int()``, which raises its own ValueError beyond Python's 4,300-digit limit."""
+    return len(value.strip().lstrip("+-").lstrip("0")) > 19
 
 
 def _clip(text: str, limit: int = 80) -> str:

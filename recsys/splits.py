@@ -32,6 +32,7 @@ __all__ = [
     "ratings_split",
     "make_split",
     "validation_split",
+    "check_learnable",
 ]
 
 PROTOCOLS = ("random", "temporal", "leave-last-n", "users", "ratings")
@@ -193,6 +194,41 @@ def ratings_split(data: Interactions, test_frac: float = 0.2, seed: int = 42) ->
     return Split("ratings", train, data.subset(is_test), train, 0.0, params=params)
 
 
+def check_learnable(data: Interactions, threshold: float | None) -> None:
+    """Refuse data no model can learn from: fewer than two users, or (for models that learn from
+    positives, ``threshold`` not None) no rating at or above ``threshold``."""
+    n_users = len(np.unique(data.user))
+    if n_users < 2:
+        raise ConfigError(
+            f"the data has {n_users} user(s) with ratings; collaborative filtering learns what "
+            "a user likes from other users, so it needs at least two (and evaluation holds "
+            "some of them out)"
+        )
+    if threshold is not None and not (data.rating >= threshold).any():
+        raise ConfigError(
+            f"no rating is at or above the positive threshold {threshold:g}; the models learn "
+            "from positives, so lower --threshold or check the rating scale"
+        )
+
+
+def _check_testable(split: Split) -> None:
+    """A split must leave something to test on, or every metric would be NaN."""
+    if split.protocol == "ratings":
+        if len(split.test) == 0 or len(split.train) == 0:
+            raise ConfigError(
+                "the ratings split left no test or no training ratings; the ratings protocol "
+                "needs at least a few ratings on each side (more data or another --test-frac)"
+            )
+        return
+    if len(split.relevant()) == 0 or len(split.train_for("implicit")) == 0:
+        raise ConfigError(
+            f"the {split.protocol} split left no test user with a rating at or above "
+            f"{split.threshold:g} (or nothing to train on); the protocol needs held-out positives "
+            "for some users and training positives for others: use more data, another "
+            "--test-frac/--user-frac, or a lower --threshold"
+        )
+
+
 def make_split(
     protocol: str,
     data: Interactions,
@@ -204,18 +240,26 @@ def make_split(
     fold_in_frac: float = 0.8,
     last_n: int = 1,
 ) -> Split:
-    """The split of ``protocol`` with its parameters (the CLI's single entry point)."""
+    """The split of ``protocol`` with its parameters (the CLI's single entry point).
+
+    Degenerate data is refused with a ConfigError saying what the protocol needs (see
+    :func:`check_learnable`), as is a split that leaves nothing to test on.
+    """
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+    check_learnable(data, None if protocol == "ratings" else threshold)
     if protocol == "random":
-        return random_split(data, threshold, test_frac, seed)
-    if protocol == "temporal":
-        return temporal_split(data, threshold, test_frac)
-    if protocol == "leave-last-n":
-        return leave_last_n_split(data, threshold, last_n)
-    if protocol == "users":
-        return users_split(data, threshold, user_frac, fold_in_frac, seed)
-    if protocol == "ratings":
-        return ratings_split(data, test_frac, seed)
-    raise ConfigError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+        split = random_split(data, threshold, test_frac, seed)
+    elif protocol == "temporal":
+        split = temporal_split(data, threshold, test_frac)
+    elif protocol == "leave-last-n":
+        split = leave_last_n_split(data, threshold, last_n)
+    elif protocol == "users":
+        split = users_split(data, threshold, user_frac, fold_in_frac, seed)
+    else:
+        split = ratings_split(data, test_frac, seed)
+    _check_testable(split)
+    return split
 
 
 def validation_split(split: Split, seed: int = 7) -> Split:

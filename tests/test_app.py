@@ -211,7 +211,7 @@ def title_of(model, movie_id) -> str:
 
 
 def expected_titles(model, ratings, **kw) -> list[str]:
-    return list(model.recommend(ratings, k=kw.pop("k", 10), **kw)["title"])
+    return list(model.recommend(ratings, k=kw.pop("k", 10), **kw).picks["title"])
 
 
 def grid_ids(at: AppTest) -> list[int]:
@@ -585,7 +585,7 @@ def test_map_has_genre_traces_and_highlights(app, model):
     ratings_trace = fig["data"][names.index("Your ratings")]
     assert sorted(values(ratings_trace["customdata"])) == sorted(ids)
     picks_trace = fig["data"][names.index("Your picks")]
-    picks = model.recommend({m: 5.0 for m in ids}, k=10)
+    picks = model.recommend({m: 5.0 for m in ids}, k=10).picks
     assert sorted(values(picks_trace["customdata"])) == sorted(int(m) for m in picks["movieId"])
     # Every movie is on the map exactly once in the base traces.
     base = [

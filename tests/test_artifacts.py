@@ -86,7 +86,7 @@ def test_round_trip(art_dir):
     ratings = {10: 5.0, 20: 4.5, 30: 1.0}
     res = art.fold_in_model.fold_in(np.array([0, 1, 2]), np.array([5.0, 4.5, 1.0]))
     np.testing.assert_allclose(art.fold_in(ratings), res.user_vector)
-    picks = art.recommend(ratings, k=5)
+    picks = art.recommend(ratings, k=5, min_support=0).picks
     expected = [i for i in np.argsort(-res.scores, kind="stable") if i not in (0, 1, 2)][:5]
     assert picks["movieId"].tolist() == [int((i + 1) * 10) for i in expected]
 
@@ -96,7 +96,7 @@ def test_similar_faiss_matches_numpy_bruteforce(art_dir):
     emb = normalize_rows(art.item_embeddings)
     for movie in (10, 200, 600):
         code = movie // 10 - 1
-        got = art.similar(movie, k=7)
+        got = art.similar(movie, k=7, min_support=0)
         sims = emb @ emb[code]
         sims[code] = -np.inf
         order = np.argsort(-sims, kind="stable")[:7]
@@ -191,7 +191,7 @@ def test_failed_save_leaves_previous_artifact_untouched(art_dir, rng, monkeypatc
         raise OSError("disk full")
 
     monkeypatch.setattr(np, "savez", boom)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ArtifactError, match="disk full.*previous artifact there is unchanged"):
         make_artifact(art_dir, rng)
     monkeypatch.undo()
     assert _snapshot(art_dir) == before
@@ -226,34 +226,75 @@ def test_concurrent_saves_never_mix(tmp_path):
 def test_recommend_filters_backfill_and_popularity(art_dir):
     art = recsys.load(art_dir)
     ratings = {10: 5.0, 20: 5.0}
-    picks = art.recommend(ratings, k=8, genres=["Horror"])
+    picks = art.recommend(ratings, k=8, genres=["Horror"], min_support=0).picks
     assert len(picks) == 8
     assert all("Horror" in g for g in picks["genres"])
-    picks = art.recommend(ratings, k=5, years=(1960, 1970), min_ratings=100)
+    picks = art.recommend(ratings, k=5, years=(1960, 1970), min_ratings=100).picks
     assert all(1960 <= y <= 1970 for y in picks["year"])
     n_ratings = dict(zip(art.items["movieId"], art.items["n_ratings"]))
     assert all(n_ratings[m] >= 100 for m in picks["movieId"])
     assert not set(picks["movieId"]) & set(ratings)
-    mainstream = art.recommend(ratings, k=10, popularity=1.0)
-    niche = art.recommend(ratings, k=10, popularity=-1.0)
+    mainstream = art.recommend(ratings, k=10, popularity=1.0).picks
+    niche = art.recommend(ratings, k=10, popularity=-1.0).picks
     mean_pop = lambda df: np.mean([n_ratings[m] for m in df["movieId"]])  # noqa: E731
     assert mean_pop(mainstream) > mean_pop(niche)
     with pytest.raises(ConfigError, match=r"popularity must be within \[-1, 1\]"):
         art.recommend(ratings, popularity=2.0)
-    kept = art.recommend(ratings, k=60, exclude_rated=False)
+    kept = art.recommend(ratings, k=60, exclude_rated=False, min_support=0).picks
     assert set(ratings) <= set(kept["movieId"])
 
 
 def test_recommend_reports_unknown_ids_and_fallback(art_dir):
     art = recsys.load(art_dir)
-    picks = art.recommend({10: 5.0, 999999: 4.0}, k=3)
-    assert picks.attrs["unknown_ids"] == [999999]
-    assert picks.attrs["fallback"] is None
-    assert picks["because"].iloc[0] != "" or picks["score"].iloc[0] <= 0
+    rec = art.recommend({10: 5.0, 999999: 4.0}, k=3)
+    assert isinstance(rec, recsys.Recommendations)
+    assert rec.unknown_ids == [999999] and rec.fallback is None and len(rec.picks) == 3
     empty = art.recommend({}, k=3)
-    assert empty.attrs["fallback"] == "no ratings yet" and len(empty) == 3
+    assert empty.fallback == "no ratings yet" and len(empty.picks) == 3 and empty.unknown_ids == []
     low = art.recommend({10: 1.0}, k=3)
-    assert "no rating at or above 4" in low.attrs["fallback"]
+    assert "no rating at or above 4" in low.fallback
+
+
+def test_because_names_the_rated_movie_exactly_when_it_raises_the_score(art_dir):
+    """With one positive rating and no item bias, a confidence fold-in's score of every item is
+    that one movie's contribution: "because" must name it where the score is positive and
+    nowhere else."""
+    art = recsys.load(art_dir)
+    assert art.fold_in_model.item_bias is None
+    picks = art.recommend({10: 5.0}, k=59, min_support=0).picks
+    assert len(picks) == 59 and 10 not in set(picks["movieId"])
+    rated_title = art.items["title"].iat[art.code(10)]
+    positive = picks["score"].to_numpy() > 0
+    assert positive.any() and (~positive).any()  # both cases are exercised
+    assert (picks["because"][positive] == rated_title).all()
+    assert (picks["because"][~positive] == "").all()
+    assert art.recommend({10: 5.0}, k=5, explain=False).picks["because"].eq("").all()
+
+
+def test_min_support_hides_rarely_rated_movies(art_dir):
+    art = recsys.load(art_dir)
+    assert art.min_support == 10  # written at export, the documented default
+    counts = dict(zip(art.items["movieId"], art.items["n_ratings"]))
+    rare = {m for m, n in counts.items() if n < 200}
+    for support in (0, 10, 200):
+        picks = art.recommend({10: 5.0}, k=60, min_support=support).picks
+        assert (picks["n_ratings"] >= support).all()
+        assert picks["n_ratings"].tolist() == [counts[m] for m in picks["movieId"]]
+        expected = sum(1 for m, n in counts.items() if n >= support and m != 10)
+        assert len(picks) == expected
+        near = art.similar(10, k=60, min_support=support)
+        assert len(near) == expected and (near["n_ratings"] >= support).all()
+    # Neighbours under a threshold are the brute-force cosine ranking restricted to eligible rows.
+    emb = normalize_rows(art.item_embeddings)
+    sims = emb @ emb[art.code(10)]
+    eligible = art.items["n_ratings"].to_numpy() >= 200
+    eligible[art.code(10)] = False
+    order = [i for i in np.argsort(-sims, kind="stable") if eligible[i]][:5]
+    got = art.similar(10, k=5, min_support=200)
+    assert got["movieId"].tolist() == art.vocab.ids_of(order).tolist()
+    assert not set(got["movieId"]) & rare
+    with pytest.raises(ConfigError, match="min_support must be a non-negative integer"):
+        art.recommend({10: 5.0}, min_support=-1)
 
 
 @pytest.mark.parametrize("value", [6.0, 0.0, float("nan"), "abc", None])
@@ -271,13 +312,21 @@ def test_bad_movie_id_type_and_unknown_similar(art_dir):
         art.similar(7)
 
 
-def test_map_position_is_inside_the_map(art_dir):
+def test_map_position_is_the_mean_of_the_nearest_items(art_dir):
     art = recsys.load(art_dir)
     prof = art.profile({10: 5.0, 20: 4.0})
     (x, y), codes = art.map_position(prof.result.user_vector, prof.result.scores)
-    lo, hi = art.projection.min(axis=0), art.projection.max(axis=0)
-    assert lo[0] <= x <= hi[0] and lo[1] <= y <= hi[1]
-    assert len(codes) == 10
+    # Brute force: cosine of every item embedding with the user vector, the 10 best, their mean.
+    emb = art.item_embeddings / np.linalg.norm(art.item_embeddings, axis=1, keepdims=True)
+    u = prof.result.user_vector / np.linalg.norm(prof.result.user_vector)
+    nearest = np.argsort(-(emb @ u), kind="stable")[:10]
+    assert sorted(codes.tolist()) == sorted(nearest.tolist())
+    np.testing.assert_allclose((x, y), art.projection[nearest].mean(axis=0), rtol=1e-5)
+    # Without a user vector: the mean of the 10 best-scored items.
+    scores = np.arange(60, dtype=np.float32)
+    (x, y), codes = art.map_position(None, scores)
+    assert sorted(codes.tolist()) == list(range(50, 60))
+    np.testing.assert_allclose((x, y), art.projection[50:].mean(axis=0), rtol=1e-5)
 
 
 def test_list_and_default(tmp_path, rng):
@@ -289,3 +338,45 @@ def test_list_and_default(tmp_path, rng):
     assert "error" in entries[2]
     assert default_artifact(tmp_path) == "b"
     assert default_artifact(tmp_path / "none") is None
+
+
+# -- export -> load -> the same scores, for every exportable model ------------------------------
+
+EXPORTABLE = {
+    "ials": {"factors": 8, "iterations": 3},
+    "bpr": {"factors": 8, "epochs": 2},
+    "mf": {"factors": 8, "epochs": 2},
+    "ncf": {"gmf_dim": 8, "mlp_dim": 8, "mlp_layers": (16, 8), "epochs": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def synthetic_dataset(synthetic_dir):
+    return recsys.load_movielens(synthetic_dir)
+
+
+@pytest.mark.parametrize("name", list(EXPORTABLE))
+def test_export_then_load_gives_the_same_scores(name, synthetic_dataset, tmp_path):
+    from recsys.artifacts import export_model
+    from recsys.models import make_model
+
+    ds = synthetic_dataset
+    model = make_model(name, **EXPORTABLE[name])
+    data = ds.interactions()
+    model.fit(data if model.kind == "explicit" else data.positives(4.0), seed=0, device="cpu")
+    art = recsys.load(export_model(model, ds, tmp_path / name, projection_method="pca"))
+    assert art.manifest["model"]["name"] == name and art.min_support == 10
+    np.testing.assert_array_equal(art.item_embeddings, model.item_embeddings.astype(np.float32))
+    state = model.fold_in_state()
+    ids = ds.items["movieId"].to_numpy()
+    rng = np.random.default_rng(1)
+    low, high, step = ds.rating_scale
+    for size in (1, 3, 12):
+        codes = rng.choice(len(ids), size, replace=False)
+        ratings = low + step * rng.integers(0, round((high - low) / step) + 1, size)
+        expected = state.fold_in(codes, ratings.astype(np.float64)).scores
+        got = art.profile(dict(zip(ids[codes].tolist(), ratings.tolist()))).result.scores
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max())
+        picks = art.recommend(dict(zip(ids[codes].tolist(), ratings.tolist())), k=10).picks
+        assert not set(picks["movieId"]) & set(ids[codes].tolist())
+        assert (picks["n_ratings"] >= art.min_support).all()

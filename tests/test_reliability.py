@@ -343,11 +343,12 @@ def ials():
 def test_artifact_zero_one_and_ten_thousand_ratings(ials):
     ids = [int(m) for m in ials.items["movieId"]]
     empty = ials.recommend({}, k=10)
-    assert len(empty) == 10 and empty.attrs["fallback"]
+    assert len(empty.picks) == 10 and empty.fallback
     assert ials.fold_in({}) is None
 
     one = ials.recommend({ids[0]: 5.0}, k=10)
-    assert len(one) == 10 and one.attrs["fallback"] is None and ids[0] not in set(one["movieId"])
+    assert len(one.picks) == 10 and one.fallback is None
+    assert ids[0] not in set(one.picks["movieId"])
     assert np.isfinite(ials.fold_in({ids[0]: 5.0})).all()
 
     unknown = [10**9 + i for i in range(10_000 - len(ids))]
@@ -356,8 +357,8 @@ def test_artifact_zero_one_and_ten_thousand_ratings(ials):
     start = time.perf_counter()
     with time_guard(30):
         prof = ials.profile(many)
-        picks = ials.recommend(many, k=10)
-        kept = ials.recommend(many, k=10, exclude_rated=False)
+        picks = ials.recommend(many, k=10).picks
+        kept = ials.recommend(many, k=10, exclude_rated=False).picks
     assert time.perf_counter() - start < 30
     assert sorted(prof.unknown_ids) == unknown and len(prof.codes) == len(ids)
     assert np.isfinite(prof.result.scores).all()
@@ -377,9 +378,9 @@ def test_artifact_zero_one_and_ten_thousand_ratings(ials):
 )
 def test_artifact_unknown_or_absurd_ids_are_reported_not_fatal(ials, ratings):
     with time_guard():
-        picks = ials.recommend(ratings, k=5)
-    assert len(picks) == 5 and picks.attrs["fallback"] == "no ratings yet"
-    assert len(picks.attrs["unknown_ids"]) == len(ratings)
+        rec = ials.recommend(ratings, k=5)
+    assert len(rec.picks) == 5 and rec.fallback == "no ratings yet"
+    assert len(rec.unknown_ids) == len(ratings)
 
 
 @pytest.mark.parametrize(
@@ -405,13 +406,14 @@ def test_artifact_any_mapping_is_correct_or_a_config_error(ials):
     def run(ratings):
         try:
             with time_guard():
-                picks = ials.recommend(ratings, k=10)
+                rec = ials.recommend(ratings, k=10)
         except ConfigError as err:
             assert "rating for movie" in str(err)
             assert any(not (math.isfinite(r) and 0.5 <= r <= 5.0) for r in ratings.values())
             return
         assert all(math.isfinite(r) and 0.5 <= r <= 5.0 for r in ratings.values())
-        assert set(picks.attrs["unknown_ids"]) == {m for m in ratings if m not in catalogue}
+        assert set(rec.unknown_ids) == {m for m in ratings if m not in catalogue}
+        picks = rec.picks
         assert not set(picks["movieId"]) & set(ratings)
         assert len(picks) == 10 and np.isfinite(picks["score"]).all()
 
@@ -567,11 +569,11 @@ def test_swapped_faiss_index_is_refused_or_stays_in_bounds(art, tmp_path):
         near = model.similar(movie, k=10)
         assert len(near) == 10 and set(near["movieId"]) <= set(model.items["movieId"])
         # Batched searches go through the planted index: ids still stay inside the catalogue.
-        ids, _ = model._index.search(model._index.vectors[:5], 10)
+        ids, _ = model.index.search(model.index.vectors[:5], 10)
         assert ((ids >= 0) & (ids < n)).all()
-        picks = model.recommend({movie: 5.0}, k=10)
+        picks = model.recommend({movie: 5.0}, k=10).picks
         assert len(picks) == 10
-    assert isinstance(original._index, ItemIndex)
+    assert isinstance(original.index, ItemIndex)
 
 
 @pytest.mark.parametrize("kind", ["garbage", "truncated", "empty"])
@@ -596,36 +598,23 @@ def _rewrite_npz(directory: Path, change) -> None:
 @pytest.mark.parametrize(
     ("extra", "error"),
     [
-        ({"notes": np.float32(1.0)}, "array 'notes' has 0 rows"),
-        ({"notes": np.zeros(3)}, "array 'notes' has 3 rows"),
-        ({"notes": np.array(["a"] * 60)}, None),  # one value per item, plain data: ignored
+        ({"notes": np.float32(1.0)}, "array 'notes' is not part of the artifact format"),
+        ({"notes": np.array(["a"] * 60)}, "array 'notes' is not part of the artifact format"),
         ({"network.w": np.ones((2, 2), np.float32)}, None),  # unused by this fold-in method
-        (
-            {
-                "similarity.data": np.ones(3, np.float32),
-                "similarity.indices": np.array([0, 999, 2]),
-                "similarity.indptr": np.array([0, 3]),
-                "similarity.shape": np.array([1, 2]),
-            },
-            "malformed similarity matrix",
-        ),
-        (
-            {
-                "similarity.data": np.ones(1, np.float32),
-                "similarity.indices": np.array([0]),
-                "similarity.indptr": np.array([0, 1]),
-                "similarity.shape": np.array([1, 2]),
-            },
-            "similarity matrix is",
-        ),
-        ({"similarity.data": np.ones(1, np.float32)}, "malformed similarity matrix"),
+        ({"network.w": np.full(2, np.nan, np.float32)}, "array 'network.w' holds NaN"),
+        # Artifacts never hold a similarity matrix (only models with embeddings are exported).
+        ({"similarity.data": np.ones(1, np.float32)}, "'similarity.data' is not part of"),
+        ({"item_bias": np.zeros(3, np.float32)}, r"'item_bias' has shape \(3,\)"),
+        ({"projection": np.zeros((60, 3), np.float32)}, r"expected \(60, 2\)"),
+        ({"projection": np.zeros(60, np.float32)}, r"expected \(60, 2\)"),
+        ({"item_embeddings": np.zeros((59, 8), np.float32)}, r"expected \(60, d\)"),
     ],
 )
 def test_npz_with_unexpected_keys(art, extra, error):
     _rewrite_npz(art, lambda arrays: arrays.update(extra))
     if error is None:
         model = recsys.load(art)
-        assert len(model.recommend({int(model.items["movieId"].iat[0]): 5.0}, k=5)) == 5
+        assert len(model.recommend({int(model.items["movieId"].iat[0]): 5.0}, k=5).picks) == 5
     else:
         with pytest.raises(ArtifactError, match=error):
             recsys.load(art)

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
@@ -187,12 +186,15 @@ def build_context() -> Ctx:
     ctx = Ctx(root=root, entries=entries, names=list(manifests), problems=problems)
     if not manifests:
         return ctx
+    default = default_name(str(root))
     wanted = st.session_state.get("model_name")
     if wanted not in manifests:
         # A session's first run: the link may name the model (?model=...).
         url_model = None if st.session_state.get("_url_read") else st.query_params.get("model")
-        wanted = url_model if url_model in manifests else default_name(str(root))
-    order = [wanted] + [n for n in manifests if n != wanted]
+        wanted = url_model if url_model in manifests else default
+    # If the wanted model fails to load, the default comes next, then the others.
+    order = list(dict.fromkeys([wanted, default, *manifests]))
+    order = [n for n in order if n in manifests]
     for name in order:
         model, error, stamp = try_load(manifests[name])
         if model is not None:
@@ -345,7 +347,7 @@ def pick_settings(ctx: Ctx) -> PickSettings:
     )
 
 
-def picks(model: recsys.Artifact, settings: PickSettings) -> pd.DataFrame:
+def picks(model: recsys.Artifact, settings: PickSettings) -> recsys.Recommendations:
     """model.recommend for this visitor with their filters."""
     return model.recommend(
         ratings(),

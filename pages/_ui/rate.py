@@ -78,7 +78,7 @@ def render(ctx: ui.Ctx) -> None:
                     seed=st.session_state["grid_seed"],
                 )
                 st.session_state[grid_key] = [
-                    int(m) for m in model.items["movieId"].to_numpy()[codes]
+                    int(m) for m in model.vocab.ids_of(codes)
                 ]
 
             top = st.columns([3, 1])
@@ -118,7 +118,7 @@ def render(ctx: ui.Ctx) -> None:
                 if len(found) == 0:
                     st.info(f"No title matches {E.escape_markdown(query[:80])!s}.")
                 for code in found:
-                    movie_id = int(model.items["movieId"].iat[code])
+                    movie_id = int(model.vocab.ids[code])
                     with st.container(border=True):
                         ui.rating_widget(
                             movie_id,
@@ -188,13 +188,14 @@ def render(ctx: ui.Ctx) -> None:
                 **ui.setting("popularity", 0.0),
             )
         settings = ui.pick_settings(ctx)
-        df = ui.picks(model, settings)
-        if df.attrs.get("fallback"):
+        rec = ui.picks(model, settings)
+        df = rec.picks
+        if rec.fallback:
             st.info(
-                f"**Popular picks for now** ({E.escape_markdown(df.attrs['fallback'])}). Rate a movie "
+                f"**Popular picks for now** ({E.escape_markdown(rec.fallback)}). Rate a movie "
                 f"you liked {model.threshold:g} ★ or more and the list becomes yours."
             )
-        unknown = df.attrs.get("unknown_ids") or []
+        unknown = rec.unknown_ids
         if unknown:
             st.caption(
                 f"{len(unknown)} of your ratings are for movies this model does not know; they are "
@@ -209,7 +210,7 @@ def render(ctx: ui.Ctx) -> None:
             # MovieLens titles usually end with "(year)"; say the year only when they do not.
             year = f" · {year}" if year and f"({year})" not in str(r["title"]) else ""
             genres = E.escape_markdown(", ".join(r["genres"]) or "no genre")
-            if df.attrs.get("fallback"):
+            if rec.fallback:
                 n = model.items["n_ratings"].iat[code]
                 line2 = [genres, f"rated by {int(n)} people"]
             else:

@@ -1,0 +1,85 @@
+"""Training-time export: a fitted model and its dataset -> an artifact directory.
+
+Kept apart from serving so that the app never imports what export needs (the projection, and
+UMAP when installed, are imported only when a model is exported).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError
+from .format import DEFAULT_MIN_SUPPORT, save_artifact
+
+__all__ = ["export_model"]
+
+
+def export_model(
+    model,
+    dataset,
+    out_dir: str | Path,
+    *,
+    metrics: dict | None = None,
+    training: dict | None = None,
+    projection_method: str = "auto",
+    seed: int = 42,
+    default: bool = False,
+    dataset_dir: str | Path | None = None,
+    map_min_ratings: int = 5,
+    min_support: int = DEFAULT_MIN_SUPPORT,
+) -> Path:
+    """Export a fitted model trained on ``dataset`` (a :class:`~recsys.data.Dataset`).
+
+    Computes the 2-D map here (UMAP if installed, else PCA) so the app never has to: fitted on
+    the movies with at least ``map_min_ratings`` ratings, the rest placed beside their nearest
+    fitted movies (see :func:`recsys.projection.project_items`). Copies the dataset's README.txt
+    (its licence) from ``dataset_dir`` when present, records ``min_support`` (the ratings a movie
+    needs to be shown in picks and neighbours by default) and writes atomically. Models without
+    item embeddings (pop, itemknn, ease) are refused: the map, the neighbours index and the
+    app's visitor placement all need item vectors.
+    """
+    from ..projection import project_items
+
+    embeddings = model.item_embeddings
+    if embeddings is None:
+        raise ConfigError(
+            f"model {model.name!r} has no item embeddings to export; export one of "
+            "ials, bpr, mf, ncf (pop, itemknn and ease are evaluated but not exported)"
+        )
+    if isinstance(min_support, bool) or not isinstance(min_support, int) or min_support < 0:
+        raise ConfigError(f"min_support must be a non-negative integer, got {min_support!r}")
+    first_genre = np.array([g[0] if len(g) else "" for g in dataset.items["genres"]], dtype=object)
+    coords, proj_info = project_items(
+        embeddings,
+        projection_method,
+        seed=seed,
+        counts=dataset.items["n_ratings"].to_numpy(),
+        min_count=map_min_ratings,
+        groups=first_genre,
+    )
+    license_text = None
+    if dataset_dir is not None and (Path(dataset_dir) / "README.txt").exists():
+        license_text = (Path(dataset_dir) / "README.txt").read_text(
+            encoding="utf-8", errors="replace"
+        )
+    manifest = {
+        "default": bool(default),
+        "model": {"name": model.name, "kind": model.kind, "params": model.params()},
+        "dataset": dataset.summary(),
+        "threshold": model.threshold,
+        "training": training or {},
+        "metrics": metrics or {},
+        "projection": proj_info,
+        "serving": {"min_support": int(min_support)},
+    }
+    return save_artifact(
+        out_dir,
+        state=model.fold_in_state(),
+        items=dataset.items,
+        item_embeddings=embeddings,
+        projection=coords,
+        manifest=manifest,
+        license_text=license_text,
+    )
