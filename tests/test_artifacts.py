@@ -380,3 +380,23 @@ def test_export_then_load_gives_the_same_scores(name, synthetic_dataset, tmp_pat
         picks = art.recommend(dict(zip(ids[codes].tolist(), ratings.tolist())), k=10).picks
         assert not set(picks["movieId"]) & set(ids[codes].tolist())
         assert (picks["n_ratings"] >= art.min_support).all()
+
+
+def test_export_stores_a_pca_map_and_measures_both_maps(synthetic_dataset, tmp_path):
+    from recsys.artifacts import export_model
+    from recsys.map_quality import map_quality
+    from recsys.models import make_model
+    from recsys.projection import project_items
+
+    ds = synthetic_dataset
+    model = make_model("ials", **EXPORTABLE["ials"])
+    model.fit(ds.interactions().positives(4.0), seed=0, device="cpu")
+    art = recsys.load(export_model(model, ds, tmp_path / "ials", projection_method="pca"))
+    counts = ds.items["n_ratings"].to_numpy()
+    expected_xy, _ = project_items(model.item_embeddings, "pca", counts=counts, min_count=20)
+    np.testing.assert_allclose(art.projection_pca, expected_xy, rtol=1e-5, atol=1e-6)
+    quality = art.manifest["map_quality"]["pca"]
+    assert quality == map_quality(
+        model.item_embeddings, expected_xy, list(ds.items["genres"]), counts
+    )
+    assert 0.0 < quality["trustworthiness@10"] <= 1.0

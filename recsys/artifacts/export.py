@@ -6,6 +6,7 @@ UMAP when installed, are imported only when a model is exported).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ from ..errors import ConfigError
 from .format import DEFAULT_MIN_SUPPORT, save_artifact
 
 __all__ = ["export_model"]
+
+log = logging.getLogger(__name__)
 
 
 def export_model(
@@ -27,19 +30,22 @@ def export_model(
     seed: int = 42,
     default: bool = False,
     dataset_dir: str | Path | None = None,
-    map_min_ratings: int = 5,
+    map_min_ratings: int = 20,
     min_support: int = DEFAULT_MIN_SUPPORT,
 ) -> Path:
     """Export a fitted model trained on ``dataset`` (a :class:`~recsys.data.Dataset`).
 
-    Computes the 2-D map here (UMAP if installed, else PCA) so the app never has to: fitted on
-    the movies with at least ``map_min_ratings`` ratings, the rest placed beside their nearest
-    fitted movies (see :func:`recsys.projection.project_items`). Copies the dataset's README.txt
+    Computes the 2-D maps here so the app never has to: UMAP (if installed, else PCA) and PCA,
+    each fitted on the movies with at least ``map_min_ratings`` ratings, the rest placed beside
+    their nearest fitted movies (see :func:`recsys.projection.project_items`), and measures how
+    faithful each map is to the full space (:func:`recsys.map_quality.map_quality`, manifest
+    ``map_quality``). Copies the dataset's README.txt
     (its licence) from ``dataset_dir`` when present, records ``min_support`` (the ratings a movie
     needs to be shown in picks and neighbours by default) and writes atomically. Models without
     item embeddings (pop, itemknn, ease) are refused: the map, the neighbours index and the
     app's visitor placement all need item vectors.
     """
+    from ..map_quality import map_quality
     from ..projection import project_items
 
     embeddings = model.item_embeddings
@@ -51,14 +57,26 @@ def export_model(
     if isinstance(min_support, bool) or not isinstance(min_support, int) or min_support < 0:
         raise ConfigError(f"min_support must be a non-negative integer, got {min_support!r}")
     first_genre = np.array([g[0] if len(g) else "" for g in dataset.items["genres"]], dtype=object)
-    coords, proj_info = project_items(
-        embeddings,
-        projection_method,
-        seed=seed,
-        counts=dataset.items["n_ratings"].to_numpy(),
-        min_count=map_min_ratings,
-        groups=first_genre,
-    )
+    counts = dataset.items["n_ratings"].to_numpy()
+    maps = {}
+    for method in dict.fromkeys([projection_method, "pca"]):
+        maps[method] = project_items(
+            embeddings,
+            method,
+            seed=seed,
+            counts=counts,
+            min_count=map_min_ratings,
+            groups=first_genre,
+        )
+    coords, proj_info = maps[projection_method]
+    quality = {}
+    for xy, info in maps.values():
+        try:
+            quality[info["method"]] = map_quality(
+                embeddings, xy, list(dataset.items["genres"]), counts
+            )
+        except ConfigError as exc:  # a catalogue too small to measure: say so, export anyway
+            log.info("map quality not measured: %s", exc)
     license_text = None
     if dataset_dir is not None and (Path(dataset_dir) / "README.txt").exists():
         license_text = (Path(dataset_dir) / "README.txt").read_text(
@@ -72,6 +90,7 @@ def export_model(
         "training": training or {},
         "metrics": metrics or {},
         "projection": proj_info,
+        "map_quality": quality,
         "serving": {"min_support": int(min_support)},
     }
     return save_artifact(
@@ -80,6 +99,7 @@ def export_model(
         items=dataset.items,
         item_embeddings=embeddings,
         projection=coords,
+        projection_pca=maps["pca"][0],
         manifest=manifest,
         license_text=license_text,
     )

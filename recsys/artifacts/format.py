@@ -93,7 +93,14 @@ MAX_SCALE_VALUES = 100
 DEFAULT_MIN_SUPPORT = 10
 
 _HEX = frozenset("0123456789abcdef")
-_ARRAY_KEYS = ("popularity", "projection", "item_embeddings", "item_factors", "item_bias")
+_ARRAY_KEYS = (
+    "popularity",
+    "projection",
+    "projection_pca",
+    "item_embeddings",
+    "item_factors",
+    "item_bias",
+)
 
 
 # -- reading the manifest -----------------------------------------------------------------------
@@ -363,7 +370,7 @@ def validate_arrays(arrays: Mapping[str, np.ndarray], n_items: int, path: Path) 
     for key in ("popularity", "projection", "item_embeddings"):
         if key not in arrays:
             raise ArtifactError(f"{path}: missing array {key!r}")
-    expected_ndim = {"projection": 2, "item_embeddings": 2, "item_factors": 2}
+    expected_ndim = {"projection": 2, "projection_pca": 2, "item_embeddings": 2, "item_factors": 2}
     for key, value in arrays.items():
         if key not in _ARRAY_KEYS and not key.startswith("network."):
             raise ArtifactError(f"{path}: array {key!r} is not part of the artifact format")
@@ -377,17 +384,17 @@ def validate_arrays(arrays: Mapping[str, np.ndarray], n_items: int, path: Path) 
         rows = len(value) if value.ndim else 0
         if value.ndim != ndim or rows != n_items:
             want = f"({n_items}, d)" if ndim == 2 else f"({n_items},)"
-            if key == "projection":
+            if key.startswith("projection"):
                 want = f"({n_items}, 2)"
             raise ArtifactError(
                 f"{path}: array {key!r} has shape {value.shape} ({rows} rows); expected {want} "
                 f"for the {n_items} items of the items table"
             )
-    if arrays["projection"].shape[1] != 2:
-        raise ArtifactError(
-            f"{path}: array 'projection' has shape {arrays['projection'].shape}; "
-            f"expected ({n_items}, 2)"
-        )
+    for key in ("projection", "projection_pca"):
+        if key in arrays and arrays[key].shape[1] != 2:
+            raise ArtifactError(
+                f"{path}: array {key!r} has shape {arrays[key].shape}; expected ({n_items}, 2)"
+            )
     if arrays["item_embeddings"].shape[1] < 1:
         raise ArtifactError(f"{path}: array 'item_embeddings' has no columns")
 
@@ -567,11 +574,13 @@ def save_artifact(
     projection: np.ndarray,
     manifest: dict,
     license_text: str | None = None,
+    projection_pca: np.ndarray | None = None,
 ) -> Path:
     """Write an artifact directory atomically; returns its path.
 
     ``manifest`` holds the descriptive fields (model, dataset, metrics, training, serving...);
-    this function adds format version, fold-in method and parameters, versions and file hashes.
+    ``projection_pca`` (optional, (n, 2)) is a second map, the PCA view of the same space.
+    This function adds format version, fold-in method and parameters, versions and file hashes.
     ``out_dir`` must pass :func:`check_output_dir` (checked again under the lock, just before
     the swap); an existing artifact there is replaced, anything else is refused. An OSError while
     writing (disk full, ...) becomes an :class:`ArtifactError`; the previous artifact survives.
@@ -585,6 +594,10 @@ def save_artifact(
         raise ConfigError(f"projection must be ({n_items}, 2), got {projection.shape}")
     arrays = _fold_in_arrays(state)
     arrays["projection"] = np.asarray(projection, np.float32)
+    if projection_pca is not None:
+        if projection_pca.shape != (n_items, 2):
+            raise ConfigError(f"projection_pca must be ({n_items}, 2), got {projection_pca.shape}")
+        arrays["projection_pca"] = np.asarray(projection_pca, np.float32)
     arrays["item_embeddings"] = embeddings
     tmp = None
     try:

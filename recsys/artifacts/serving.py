@@ -101,6 +101,7 @@ def load(path: str | Path) -> Artifact:
         items=items,
         item_embeddings=arrays["item_embeddings"],
         projection=arrays["projection"],
+        projection_pca=arrays.get("projection_pca"),
         fold_in_model=state,
         index=index,
     )
@@ -204,7 +205,8 @@ class Artifact:
     """A loaded, verified model: items, embeddings, map, fold-in, picks and neighbours.
 
     ``items`` (n rows, see the artifact layout), ``item_embeddings`` (n, d) float32,
-    ``projection`` (n, 2) float32 map coordinates, ``fold_in_model`` the pure fold-in, ``index``
+    ``projection`` (n, 2) float32 map coordinates (UMAP), ``projection_pca`` the PCA map of
+    the same space (None in artifacts exported without one), ``fold_in_model`` the pure fold-in, ``index``
     the cosine-neighbour index over the normalised embeddings. Built by :func:`load`.
     """
 
@@ -215,6 +217,7 @@ class Artifact:
     projection: np.ndarray
     fold_in_model: FoldIn
     index: ItemIndex
+    projection_pca: np.ndarray | None = None
     vocab: IdVocabulary = field(init=False, repr=False)
     rating_scale: tuple[float, float, float] = field(init=False)
 
