@@ -153,6 +153,7 @@ def fit_on_split(
     device: str = "auto",
     show_progress: bool = False,
     early_stopping: bool = True,
+    item_features=None,
 ) -> tuple[Recommender, float]:
     """Fit model ``name`` on ``split``'s train part; returns (model, seconds).
 
@@ -180,6 +181,7 @@ def fit_on_split(
         seed=seed,
         device=device,
         show_progress=show_progress,
+        item_features=item_features,
     )
     return model, time.perf_counter() - start
 
