@@ -118,9 +118,7 @@ def _year_block(years: pd.Series, band: int) -> tuple[sp.csr_matrix, list[str]]:
     bins = (year[known] // band).astype(np.int64)
     present, cols = np.unique(bins, return_inverse=True)
     names = [f"{b * band}-{b * band + band - 1}" for b in present]
-    m = sp.csr_matrix(
-        (np.ones(len(known)), (known, cols.ravel())), shape=(len(year), len(present))
-    )
+    m = sp.csr_matrix((np.ones(len(known)), (known, cols.ravel())), shape=(len(year), len(present)))
     return m, names
 
 

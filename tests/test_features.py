@@ -74,7 +74,9 @@ def test_releases_without_tags_have_none(fixtures_dir: Path):
         ("ml-10m", "tags.dat", 1, "-1::100::slow::1", "UserID -1 is negative"),
     ],
 )
-def test_bad_tag_lines_name_file_and_line(fixtures_dir, tmp_path, fixture, file, line, text, message):
+def test_bad_tag_lines_name_file_and_line(
+    fixtures_dir, tmp_path, fixture, file, line, text, message
+):
     path = copy_fixture(fixtures_dir, fixture, tmp_path)
     raw = (path / file).read_bytes()
     eol = b"\r\n" if b"\r\n" in raw else b"\n"
@@ -125,7 +127,7 @@ def test_tag_weights_are_log_count_tf_idf(fixtures_dir: Path):
     ds = load_movielens(fixtures_dir / "ml-latest")
     f = item_features(ds, min_tag_users=1)
     # With one user enough, 'café "culture"' and "short" are columns too.
-    assert "tag:café \"culture\"" in f.names and "tag:short" in f.names
+    assert 'tag:café "culture"' in f.names and "tag:short" in f.names
     # Movie 2 has only "noir", by 3 distinct users: a single non-zero tag normalises to 1.
     row = _row(f, ds, 2)
     assert row["tag:noir"] == pytest.approx(1.0)

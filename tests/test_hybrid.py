@@ -9,12 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from test_models import DATA, FEATURES, N_GROUPS, N_ITEMS, THRESHOLD
 
 from recsys.data import Interactions
 from recsys.errors import ConfigError
 from recsys.models import make_model
-
-from test_models import DATA, FEATURES, N_GROUPS, N_ITEMS, THRESHOLD
 
 FAST = {"factors": 8, "iterations": 6}
 

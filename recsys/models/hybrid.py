@@ -126,4 +126,3 @@ class Hybrid(IALS):
         cfg = self.config
         gap = float(((self._q.double() - self._prior_mean.double()) ** 2).sum())
         return cfg.content_reg * (gap + cfg.feature_reg * self._w_norm2)
-
