@@ -123,3 +123,29 @@ def test_content_caps_factors_at_the_feature_count():
     assert model.item_embeddings.shape == (N_ITEMS, FEATURES.shape[1] - 1)
     with pytest.raises(ConfigError, match="column"):
         make_model("content").fit(_train(), item_features=sp.csr_matrix(np.ones((N_ITEMS, 1))))
+
+
+# -- end to end through the command line ---------------------------------------------------------
+def test_evaluate_and_train_build_item_features_themselves(synthetic_dir, tmp_path):
+    import json
+
+    import recsys
+    from recsys.cli import main
+
+    params = {"hybrid": FAST, "content": {"factors": 8}}
+    out = tmp_path / "users.json"
+    args = ["-q", "evaluate", "--data", str(synthetic_dir), "--protocol", "users"]
+    args += ["--models", "hybrid,content", "--params", json.dumps(params), "--json", str(out)]
+    assert main(args) == 0
+    results = {r["model"]: r["metrics"] for r in json.loads(out.read_text())["results"]}
+    assert set(results) == {"hybrid", "content"}
+    assert all(0.0 < m["ndcg@10"] <= 1.0 for m in results.values())
+    for name in ("hybrid", "content"):
+        art_dir = tmp_path / "artifacts" / name
+        args = ["-q", "train", "--data", str(synthetic_dir), "--model", name]
+        args += ["--params", json.dumps(params[name]), "--out", str(art_dir), "--projection", "pca"]
+        assert main(args) == 0
+        art = recsys.load(art_dir)
+        assert art.manifest["model"]["name"] == name
+        assert len(art.recommend({1: 5.0, 2: 4.5, 3: 5.0}, k=5)) == 5
+        assert len(art.similar(1, k=3)) == 3
