@@ -85,6 +85,21 @@ def test_hybrid_item_step_solves_the_stated_system():
         np.testing.assert_allclose(np.linalg.solve(a, b), q[i], rtol=2e-2, atol=2e-3)
 
 
+def test_hybrid_cg_converges_to_the_exact_solve():
+    # The content pull enters CG's matrix-vector product too; 12 steps on 8 dims are exact.
+    kwargs = {"seed": 2, "item_features": FEATURES}
+    exact = make_model("hybrid", **FAST).fit(_train(), **kwargs)
+    cg = make_model("hybrid", **FAST, solver="cg", cg_steps=12).fit(_train(), **kwargs)
+    np.testing.assert_allclose(cg.item_factors, exact.item_factors, rtol=1e-3, atol=1e-4)
+
+
+def test_hybrid_on_cuda_matches_cpu(cuda_device):
+    kwargs = {"seed": 6, "item_features": FEATURES}
+    cpu = make_model("hybrid", **FAST).fit(_train(), device="cpu", **kwargs)
+    gpu = make_model("hybrid", **FAST).fit(_train(), device=cuda_device, **kwargs)
+    np.testing.assert_allclose(gpu.item_factors, cpu.item_factors, rtol=1e-3, atol=1e-4)
+
+
 def test_hybrid_needs_matching_item_features():
     with pytest.raises(ConfigError, match="item_features"):
         make_model("hybrid", **FAST).fit(_train())

@@ -58,6 +58,8 @@ class HybridConfig(IALSConfig):
 
     # Weight of |q_i - W^T f_i|^2: about the weight of one positive (alpha = 5), so a movie with
     # one or two positives sits between its content and its raters, one with 20 follows its raters.
+    # Users protocol, ml-latest-small, whole train part, 15 iterations: content_reg 1 / 5 / 20 /
+    # 100 gave NDCG@10 0.296 / 0.294 / 0.293 / 0.290 (ials 0.291): flat, so 5 keeps the pull.
     content_reg: float = 5.0
     # Ridge penalty of the content map, relative to content_reg: with unit-norm feature blocks,
     # 1.0 keeps a tag seen on a handful of movies from getting a vector of its own.
