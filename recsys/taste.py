@@ -244,7 +244,7 @@ def taste_panel(
     listed: list[int] = []
     shares, top_lists, picks = {}, [], {}
     for arch in archetypes:
-        recs = artifact.recommend({m: 5.0 for m, _ in arch.movies}, k=k, explain=False)
+        recs = _picks(artifact, arch.movies, k)
         shares[arch.name] = genre_share(list(recs["genres"]), arch.genre)
         top_lists.append(recs["movieId"].tolist())
         picks[arch.name] = recs["title"].tolist()
@@ -253,7 +253,7 @@ def taste_panel(
             listed += artifact.similar(movie_id, k=k)["movieId"].tolist()
     franchise = {}
     for check in franchises:
-        recs = artifact.recommend({m: 5.0 for m, _ in check.profile}, k=franchise_k, explain=False)
+        recs = _picks(artifact, check.profile, franchise_k)
         ids = recs["movieId"].tolist()
         rank = ids.index(check.target[0]) + 1 if check.target[0] in ids else None
         franchise[check.name] = {"pass": rank is not None, "rank": rank}
@@ -270,3 +270,11 @@ def taste_panel(
         "min_support": min_support,
         "picks": picks,
     }
+
+
+def _picks(artifact, movies: Sequence[tuple[int, str]], k: int):
+    """The top-``k`` picks table (movieId, title, genres, ...) for ``movies`` all rated 5 stars,
+    with the artifact's default settings (what the app shows)."""
+    out = artifact.recommend({m: 5.0 for m, _ in movies}, k=k, explain=False)
+    # Artifact.recommend returns the table itself, or an object holding it as ``picks``.
+    return getattr(out, "picks", out)
