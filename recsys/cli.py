@@ -198,6 +198,7 @@ def _train(args: argparse.Namespace) -> int:
     from . import distributed
     from .artifacts import check_output_dir, export_model
     from .evaluate import evaluate_models
+    from .features import item_features
     from .loaders import resolve_dataset_dir
     from .models import make_model
     from .splits import check_learnable
@@ -240,6 +241,7 @@ def _train(args: argparse.Namespace) -> int:
         show_progress=not args.quiet,
         checkpoint_dir=args.checkpoint_dir,
         resume=args.resume,
+        item_features=item_features(dataset) if model.uses_item_features else None,
     )
     seconds = time.perf_counter() - start
     if not distributed.is_main():

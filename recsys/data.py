@@ -132,6 +132,9 @@ class Dataset:
         rating_scale: (lowest, highest, step) of the star scale.
         source_files: file name -> sha256 of every file read, for the artifact manifest.
         skipped_lines: file name -> line numbers skipped as malformed (``skip_bad_lines``).
+        tags: one row per tag application on a rated movie (releases with a tags file only, else
+            None): ``item`` (int32 code), ``userId`` (int64; taggers need not have rated),
+            ``tag`` (str, as written).
     """
 
     name: str
@@ -142,6 +145,7 @@ class Dataset:
     rating_scale: tuple[float, float, float]
     source_files: dict[str, str] = field(default_factory=dict)
     skipped_lines: dict[str, list[int]] = field(default_factory=dict)
+    tags: pd.DataFrame | None = None
 
     @property
     def n_users(self) -> int:
@@ -190,6 +194,7 @@ class Dataset:
         ratings_file: str = "ratings",
         movies_file: str = "movies",
         skipped_lines: Mapping[str, list[int]] | None = None,
+        tags: pd.DataFrame | None = None,
     ) -> Dataset:
         """Build a dataset from parsed tables (the loaders' common last step).
 
@@ -198,7 +203,7 @@ class Dataset:
         ``movies`` needs movieId, title, genres (list of str); ``links`` movieId, imdbId, tmdbId.
         Duplicate (userId, movieId) rows keep the latest by timestamp (then by file order) and
         are reported in the log. A rated movie missing from ``movies`` is an error naming
-        ``movies_file``.
+        ``movies_file``. ``tags`` (userId, movieId, tag) keeps the rows of rated movies.
         """
         if len(ratings) == 0:
             raise DataFormatError(
@@ -279,6 +284,16 @@ class Dataset:
                 if col in lk:
                     items[col] = pd.array(lk[col].to_numpy(), dtype="Int64")
         users = pd.DataFrame({"userId": user_ids.astype(np.int64)})
+        if tags is not None:
+            # Tags of movies without a code (nobody rated them) have nothing to attach to.
+            code = pd.Index(item_ids).get_indexer(tags["movieId"].to_numpy(np.int64))
+            tags = pd.DataFrame(
+                {
+                    "item": code[code >= 0].astype(np.int32),
+                    "userId": tags["userId"].to_numpy(np.int64)[code >= 0],
+                    "tag": tags["tag"].to_numpy(object)[code >= 0],
+                }
+            )
         return cls(
             name=name,
             format=format,
@@ -288,4 +303,5 @@ class Dataset:
             rating_scale=tuple(float(x) for x in scale),
             source_files=dict(source_files or {}),
             skipped_lines=dict(skipped_lines or {}),
+            tags=tags,
         )

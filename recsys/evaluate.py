@@ -19,9 +19,10 @@ from dataclasses import replace
 import numpy as np
 import scipy.sparse as sp
 
+from . import features
 from . import metrics as M
 from .data import Dataset, Interactions
-from .models import make_model
+from .models import make_model, model_class
 from .models.base import Recommender
 from .splits import Split, make_split, random_split, validation_split
 
@@ -153,6 +154,7 @@ def fit_on_split(
     device: str = "auto",
     show_progress: bool = False,
     early_stopping: bool = True,
+    item_features=None,
 ) -> tuple[Recommender, float]:
     """Fit model ``name`` on ``split``'s train part; returns (model, seconds).
 
@@ -180,6 +182,7 @@ def fit_on_split(
         seed=seed,
         device=device,
         show_progress=show_progress,
+        item_features=item_features,
     )
     return model, time.perf_counter() - start
 
@@ -239,6 +242,9 @@ def evaluate_models(
             seed=seed,
             device=device,
             show_progress=show_progress,
+            item_features=features.item_features(dataset)
+            if model_class(name).uses_item_features
+            else None,
         )
         if protocol == "ratings":
             metrics = evaluate_ratings(model, split)

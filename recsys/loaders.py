@@ -13,12 +13,14 @@ ratings syntax and star scales are the table :data:`recsys.datasets.LAYOUTS`):
     ``ratings.dat``: ``UserID::MovieID::Rating::Timestamp``, ratings 1..5; ``movies.dat``
     (latin-1): ``MovieID::Title::Genres`` with ``|``-joined genres. ``users.dat`` is not needed.
 ``ml-10m``
-    As ``ml-1m`` plus ``tags.dat`` (which tells the two apart); half-star ratings 0.5..5;
+    As ``ml-1m`` plus ``tags.dat`` (``UserID::MovieID::Tag::Timestamp``, which tells the two
+    apart); half-star ratings 0.5..5;
     ``movies.dat`` is UTF-8 where it decodes as such, latin-1 otherwise.
 ``ml-latest`` (ml-latest-small, ml-20m, ml-25m, ml-32m, ml-latest)
     CSV with a header, UTF-8, LF or CRLF: ``ratings.csv`` (userId,movieId,rating,timestamp),
     ``movies.csv`` (movieId,title,genres; titles may be quoted), optional ``links.csv``
-    (movieId,imdbId,tmdbId; either id may be empty). Half-star ratings 0.5..5.
+    (movieId,imdbId,tmdbId; either id may be empty), optional ``tags.csv``
+    (userId,movieId,tag,timestamp; tags may be quoted). Half-star ratings 0.5..5.
 
 Ratings files can hold 25 million rows, so they are parsed by pyarrow in one pass. Only when that
 fast pass fails (or its vectorised checks find a bad value) does a slower line-by-line pass run,
@@ -176,6 +178,9 @@ def load_movielens(
             genres = list(ML100K_GENRES)
             read = [ratings_path, movies_path]
         movies = _read_u_item(movies_path, genres)
+    tags_path = directory / ("tags.csv" if fmt == "ml-latest" else "tags.dat")
+    tags = _read_tags(tags_path) if fmt in ("ml-latest", "ml-10m") and tags_path.is_file() else None
+    read += [tags_path] if tags is not None else []
 
     dataset = Dataset.from_frames(
         name=name,
@@ -188,6 +193,7 @@ def load_movielens(
         ratings_file=str(ratings_path),
         movies_file=str(movies_path),
         skipped_lines={ratings_path.name: [n for n, _ in skipped]} if skipped else None,
+        tags=tags,
     )
     log.info(
         "loaded %s (%s): %d users, %d items, %d ratings",
@@ -520,6 +526,51 @@ def _read_links_csv(path: Path) -> pd.DataFrame:
             "movieId": np.asarray(ids, dtype=np.int64),
             "imdbId": pd.array(imdb, dtype="Int64"),
             "tmdbId": pd.array(tmdb, dtype="Int64"),
+        }
+    )
+
+
+def _read_tags(path: Path) -> pd.DataFrame:
+    """tags.csv (userId,movieId,tag,timestamp; header, UTF-8, tags may be quoted) or tags.dat
+    (UserID::MovieID::Tag::Timestamp; UTF-8, else latin-1) as a frame userId, movieId, tag.
+
+    A tag is kept as written (it may hold commas, quotes, ``::`` or any Unicode); an empty tag is
+    kept too (:mod:`recsys.features` drops it). Ids and the timestamp must be integers.
+    """
+    if path.suffix == ".csv":
+        rows = _csv_rows(path, ("userId", "movieId", "tag", "timestamp"), allow_empty=True)
+        fields = ("userId", "movieId", "timestamp")
+    else:
+        fields = ("UserID", "MovieID", "Timestamp")
+        rows = []
+        for lineno, line in _text_lines(_decode(path, _read_bytes(path), ("utf-8", "latin-1"))):
+            # Ids off the left, the timestamp off the right: the tag between may hold '::'.
+            head = line.split("::", 2)
+            tail = head[2].rsplit("::", 1) if len(head) == 3 else []
+            if len(tail) != 2:
+                raise DataFormatError(
+                    f"expected 4 '::'-separated fields (UserID::MovieID::Tag::Timestamp), "
+                    f"found {line.count('::') + 1}: {_clip(line)!r}",
+                    path,
+                    lineno,
+                )
+            rows.append((lineno, [head[0], head[1], tail[0], tail[1]]))
+    users, movies, tags = [], [], []
+    for lineno, (user, movie, tag, stamp) in rows:
+        users.append(_parse_id(user, fields[0], path, lineno))
+        movies.append(_parse_id(movie, fields[1], path, lineno))
+        if not _INT_RE.fullmatch(stamp):
+            raise DataFormatError(
+                f"{fields[2]} {_clip(stamp)!r} is not an integer; expected unix seconds",
+                path,
+                lineno,
+            )
+        tags.append(tag)
+    return pd.DataFrame(
+        {
+            "userId": np.asarray(users, dtype=np.int64),
+            "movieId": np.asarray(movies, dtype=np.int64),
+            "tag": pd.Series(tags, dtype=object),
         }
     )
 

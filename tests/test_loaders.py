@@ -97,7 +97,7 @@ def test_ml_latest_fixture(fixtures_dir: Path) -> None:
     assert ds.ratings["rating"].dtype == np.float32
     assert ds.ratings["timestamp"].dtype == np.int64
     assert ds.source_files == {
-        f: sha256(path / f) for f in ("ratings.csv", "movies.csv", "links.csv")
+        f: sha256(path / f) for f in ("ratings.csv", "movies.csv", "links.csv", "tags.csv")
     }
 
 
@@ -223,7 +223,9 @@ def test_ml_10m_fixture(fixtures_dir: Path) -> None:
         4.5,
         5.0,
     ]
-    assert ds.source_files == {f: sha256(path / f) for f in ("ratings.dat", "movies.dat")}
+    assert ds.source_files == {
+        f: sha256(path / f) for f in ("ratings.dat", "movies.dat", "tags.dat")
+    }
 
 
 def test_ml_10m_movies_falls_back_to_latin1(fixtures_dir: Path, tmp_path: Path) -> None:
@@ -254,7 +256,8 @@ def test_shared_ml_latest_small(ml_small_dir: Path, tmp_path: Path) -> None:
     assert titles[29] == "City of Lost Children, The (Cité des enfants perdus, La) (1995)"
     assert as_dict(ds.items, "imdbId")[1] == 114709  # "0114709" in links.csv
     assert ds.items["tmdbId"].isna().sum() > 0
-    assert set(ds.source_files) == {"ratings.csv", "movies.csv", "links.csv"}
+    assert set(ds.source_files) == {"ratings.csv", "movies.csv", "links.csv", "tags.csv"}
+    assert len(ds.tags) == 3683
     assert elapsed < 10
 
 

@@ -12,6 +12,7 @@ import json
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from recsys.data import Interactions
 from recsys.errors import ConfigError
@@ -31,6 +32,8 @@ FAST: dict[str, dict] = {
     "itemknn": {"neighbors": 20},
     "ease": {"reg": 10.0},
     "ials": {"factors": 8, "iterations": 6},
+    "hybrid": {"factors": 8, "iterations": 6},
+    "content": {"factors": 8},
     # Gradient models: the data has ~500 positives, so small batches and a large step size.
     "bpr": {"factors": 8, "epochs": 30, "batch_size": 32, "lr": 0.05},
     "mf": {"factors": 8, "epochs": 30, "batch_size": 64, "lr": 0.05},
@@ -93,6 +96,23 @@ DATA = _checkerboard()
 _FITTED: dict[str, object] = {}
 
 
+def _checkerboard_features(seed: int = 11) -> np.ndarray:
+    """Content for the checkerboard's items, (N_ITEMS, N_GROUPS + 6): a one-hot "genre" per
+    block, which carries the known answer, plus six random sparse "tags", which carry none."""
+    rng = np.random.default_rng(seed)
+    genre = np.repeat(np.eye(N_GROUPS), BLOCK, axis=0)
+    tags = rng.random((N_ITEMS, 6)) * (rng.random((N_ITEMS, 6)) < 0.3)
+    return np.hstack([genre, tags]).astype(np.float32)
+
+
+FEATURES = sp.csr_matrix(_checkerboard_features())
+
+
+def _content_kwargs(model) -> dict:
+    """``item_features=...`` for models that need content, nothing for the others."""
+    return {"item_features": FEATURES} if model.uses_item_features else {}
+
+
 def _new(name: str, **extra):
     return model_class(name)(**{**FAST.get(name, {}), **extra})
 
@@ -100,6 +120,7 @@ def _new(name: str, **extra):
 def _fit(name: str, seed: int = 0, **fit_kwargs):
     model = _new(name)
     model.threshold = THRESHOLD
+    fit_kwargs = {**_content_kwargs(model), **fit_kwargs}
     return model.fit(DATA.train_for(model.kind), seed=seed, device="cpu", **fit_kwargs)
 
 
@@ -128,7 +149,8 @@ def test_fast_config_is_known(name):
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_fit_returns_self_and_scores_have_the_right_shape(name):
     model = _new(name)
-    assert model.fit(DATA.train_for(model.kind), seed=0, device="cpu") is model
+    train = DATA.train_for(model.kind)
+    assert model.fit(train, seed=0, device="cpu", **_content_kwargs(model)) is model
     scores = model.score(np.arange(5))
     assert scores.shape == (5, N_ITEMS)
     assert scores.dtype == np.float32

@@ -22,6 +22,8 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "bpr": ("bpr", "BPR"),
     "mf": ("mf", "BiasedMF"),
     "ncf": ("ncf", "NeuMF"),
+    "hybrid": ("hybrid", "Hybrid"),
+    "content": ("content", "ContentModel"),
 }
 MODEL_NAMES: tuple[str, ...] = tuple(_REGISTRY)
 

@@ -206,7 +206,12 @@ class IALS(Recommender):
         def step(epoch: int) -> dict[str, float]:
             self._solve_side(user_chunks, self._q, self._u, solver=cfg.solver)
             sq_err, sq_pred = self._solve_side(
-                item_chunks, self._u, self._q, solver=cfg.solver, with_loss=True
+                item_chunks,
+                self._u,
+                self._q,
+                solver=cfg.solver,
+                with_loss=True,
+                prior=self._item_prior(),
             )
             # Full objective after the iteration, per observed pair; the unobserved sum uses
             # sum_{u,i} (x_u.q_i)^2 = trace(U^T U Q^T Q) minus the observed part.
@@ -216,6 +221,7 @@ class IALS(Recommender):
                 (user_lam_t * (u64**2).sum(1)).sum() + (item_lam_t * (q64**2).sum(1)).sum()
             )
             loss = cfg.alpha * sq_err + cfg.unobserved_weight * (all_pred - sq_pred) + penalty
+            loss += self._prior_loss()
             return {"loss": loss / max(nnz, 1)}
 
         def get_state() -> dict[str, np.ndarray]:
@@ -248,6 +254,16 @@ class IALS(Recommender):
         self.item_factors = self._q.cpu().numpy().astype(np.float32, copy=True)
         del self._u, self._q  # the numpy copies are the model now; free the device memory
 
+    def _item_prior(self) -> tuple[object, float] | None:
+        """Where the item step pulls each item's factors, and how hard: ``(M, w)`` adds
+        ``w |q_i - m_i|^2`` to item ``i``'s objective (M (n_items, d) float32 tensor); None (plain
+        iALS) pulls toward 0 only. Subclasses with side information (``hybrid``) override it."""
+        return None
+
+    def _prior_loss(self) -> float:
+        """The prior's terms of the training objective (0 for plain iALS)."""
+        return 0.0
+
     def _solve_side(
         self,
         chunks: tuple[list[_Chunk], object],
@@ -256,6 +272,7 @@ class IALS(Recommender):
         *,
         solver: str,
         with_loss: bool = False,
+        prior: tuple[object, float] | None = None,
     ) -> tuple[float, float]:
         """Solve every row of one side against the fixed factors ``other``, writing into ``out``.
 
@@ -266,6 +283,9 @@ class IALS(Recommender):
             solver: ``"cholesky"`` (exact) or ``"cg"`` (warm-started from ``out``).
             with_loss: also return the observed pairs' sum of (1 - p)^2 and of p^2 with the new
                 factors (p = predicted score); (0, 0) otherwise.
+            prior: ``(M, w)`` from :meth:`_item_prior`: each row's system gains ``w I`` on the
+                left and ``w m_row`` on the right (M is (n_rows, d)); rows without neighbours
+                then solve ``(base + (lam + w) I) x = w m_row`` instead of being set to 0.
         """
         import torch
 
@@ -277,17 +297,30 @@ class IALS(Recommender):
         other_pad = torch.cat([other, other.new_zeros(1, d)])
         # The Gramian in float64: it sums up to 10^5 outer products, float32 would drift.
         base = (w0 * (other.double().T @ other.double())).to(other.dtype)
-        out[empty] = 0.0
+        mean, pull = prior if prior is not None else (None, 0.0)
+        if mean is None or len(empty) == 0:
+            out[empty] = 0.0
+        else:
+            # Every empty row has the same matrix (same degree 0, so the same lam): one solve.
+            lam0 = float(self._lam(np.zeros(1), other.shape[0])[0])
+            eye = torch.eye(d, dtype=other.dtype, device=other.device)
+            a0 = base + (lam0 + pull) * eye
+            out[empty] = torch.linalg.solve(a0, pull * mean[empty].T).T
 
         def solve_chunk(chunk: _Chunk) -> tuple:
             b, width = chunk.neighbors.shape
             g = other_pad.index_select(0, chunk.neighbors.view(-1)).view(b, width, d)
-            rhs = g.sum(dim=1).mul_(alpha).unsqueeze(-1)  # (B, d, 1)
+            rhs = g.sum(dim=1).mul_(alpha)  # (B, d)
+            lam = chunk.lam
+            if mean is not None:
+                rhs.add_(mean[chunk.rows], alpha=pull)
+                lam = lam + pull
+            rhs = rhs.unsqueeze(-1)  # (B, d, 1)
             failed = 0
             if solver == "cholesky":
                 a = torch.bmm(g.transpose(1, 2), g)  # (B, d, d): sum of q q^T per row
                 a.mul_(alpha - w0).add_(base)
-                a.diagonal(dim1=1, dim2=2).add_(chunk.lam[:, None])
+                a.diagonal(dim1=1, dim2=2).add_(lam[:, None])
                 chol, info = torch.linalg.cholesky_ex(a)
                 failed = (info != 0).sum()
                 # Two triangular solves: about twice as fast as cholesky_solve on CPU.
@@ -295,7 +328,7 @@ class IALS(Recommender):
                 x = torch.linalg.solve_triangular(chol.transpose(1, 2), y, upper=True)
                 x = x.squeeze(-1)
             else:
-                x = self._cg(g, base, chunk.lam, rhs.squeeze(-1), out[chunk.rows])
+                x = self._cg(g, base, lam, rhs.squeeze(-1), out[chunk.rows])
             out[chunk.rows] = x
             if not with_loss:
                 return 0.0, 0.0, failed
@@ -374,13 +407,13 @@ class IALS(Recommender):
         import torch
 
         self._check_fitted()
-        cfg = self.config
         rows = self._train[np.asarray(users, dtype=np.int64)]
         lam = self._lam(np.diff(rows.indptr), self.n_items)
         device = getattr(self, "_device", "cpu")
-        chunks = _chunks(rows, lam, cfg.factors, _CHUNK_ELEMENTS["cholesky"], device)
+        d = self.item_factors.shape[1]
+        chunks = _chunks(rows, lam, d, _CHUNK_ELEMENTS["cholesky"], device)
         q = torch.from_numpy(self.item_factors).to(device)
-        out = torch.zeros(len(lam), cfg.factors, dtype=torch.float32, device=device)
+        out = torch.zeros(len(lam), d, dtype=torch.float32, device=device)
         self._solve_side(chunks, q, out, solver="cholesky")
         return out.cpu().numpy()
 
