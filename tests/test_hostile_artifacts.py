@@ -432,6 +432,10 @@ MANIFEST_CASES = {
         lambda m: m["model"]["params"].update(factors={"n": 8}),
         r"field 'model\.params\.factors' must be a number, string, boolean",
     ),
+    "nested fold-in hyper-parameter": (
+        lambda m: m["model"]["params"].update(fold_in={"reg": {"deeper": 1}}),
+        r"field 'model\.params\.fold_in\.reg' must be a number, string, boolean",
+    ),
     "negative min_support": (
         lambda m: m.update(serving={"min_support": -1}),
         r"field 'serving\.min_support' must be a non-negative integer",

@@ -243,7 +243,15 @@ def _validate_manifest(manifest: object, mpath: Path) -> None:
     params = model.get("params", {})
     if not isinstance(params, dict):
         raise _field_error(mpath, "model.params", "a JSON object", params)
+    # Hyper-parameters are scalars or lists of them; one level of nesting holds a model's
+    # fold-in settings (model.params.fold_in.reg, ...).
+    flat = {}
     for key, value in params.items():
+        if key == "fold_in" and isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    for key, value in flat.items():
         items = value if isinstance(value, list) else [value]
         if not all(v is None or isinstance(v, bool | int | float | str) for v in items):
             raise _field_error(
