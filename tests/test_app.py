@@ -26,12 +26,12 @@ from recsys.foldin import FoldIn
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
 TIMEOUT = 60
-# A classic multipage app: app.py is the landing page, pages/*.py the others (paths relative to
-# app.py, as AppTest.switch_page wants them; switch only after a first run of app.py).
-LANDING = "app.py"
-SIMILAR = "pages/1_Similar_movies.py"
-MAP = "pages/2_Embedding_map.py"
-REPORT = "pages/3_Model_report.py"
+# app.py is the st.navigation entrypoint; the page scripts are pages/*.py (paths relative to
+# app.py, as AppTest.switch_page wants them).
+LANDING = "app_pages/rate.py"
+SIMILAR = "app_pages/similar.py"
+MAP = "app_pages/map.py"
+REPORT = "app_pages/report.py"
 PAGES = [LANDING, SIMILAR, MAP, REPORT]
 
 SPECIAL_TITLES = [
@@ -438,13 +438,8 @@ def test_sidebar_links_the_four_pages_in_order(app):
         "Embedding map",
         "Model report",
     ]
-    # The landing page is app.py itself (empty url path); the others come from pages/*.py.
-    assert [link.proto.page for link in links] == [
-        "",
-        "Similar_movies",
-        "Embedding_map",
-        "Model_report",
-    ]
+    # The landing page is the default page (empty url path); the others are named by their file.
+    assert [link.proto.page for link in links] == ["", "similar", "map", "report"]
     assert all(link.proto.icon.startswith(":material/") for link in links)
     assert not any(link.proto.query_string for link in links)  # nothing rated, default model
 
@@ -496,14 +491,13 @@ def test_link_to_another_page_reads_the_profile(monkeypatch, artifacts_root, mod
     assert sorted(values(ratings_trace["customdata"])) == sorted(ids)
 
 
-def test_a_page_file_also_runs_on_its_own(monkeypatch, artifacts_root):
-    """Without app.py (no pages directory beside the file) the page still renders, without
-    navigation links."""
-    monkeypatch.setenv("RECSYS_ARTIFACTS", str(artifacts_root))
-    at = AppTest.from_file(str(ROOT / SIMILAR), default_timeout=TIMEOUT).run()
-    assert not at.exception, at.exception
-    assert [t.value for t in at.title] == ["Similar movies"]
-    assert not nav_links(at)
+def test_page_scripts_are_exactly_the_linked_pages(app):
+    """app.py's st.navigation owns the page list: every script in app_pages/ is linked once, and
+    there is no pages/ folder (Streamlit would run it in its legacy multipage mode)."""
+    assert not (ROOT / "pages").exists()
+    scripts = sorted(p.stem for p in (ROOT / "app_pages").glob("*.py"))
+    linked = sorted(link.proto.page or "rate" for link in nav_links(app))  # "": the default page
+    assert linked == scripts == ["map", "rate", "report", "similar"]
 
 
 # -- model selector -----------------------------------------------------------------------------

@@ -101,14 +101,14 @@ def test_rate_three_movies_see_picks_visit_every_page(server, browser):
     expect(page.get_by_role("heading", name="Similar movies")).to_be_visible()
     expect(page.locator("[data-testid='stDataFrame']")).to_be_visible()
     expect(sidebar.get_by_text("3 ratings in your profile")).to_be_visible()
-    assert "/Similar_movies?" in page.url and page.url.endswith(query)
+    assert "/similar?" in page.url and page.url.endswith(query)
     time.sleep(1)
     assert page.locator("[data-testid='stException']").count() == 0
     page.screenshot(path=str(OUT / "similar.png"))
 
     sidebar.get_by_role("link", name="Model report").click()
     expect(page.get_by_role("heading", name="Model report")).to_be_visible()
-    assert "/Model_report?" in page.url and page.url.endswith(query)
+    assert "/report?" in page.url and page.url.endswith(query)
     assert page.locator("[data-testid='stException']").count() == 0
     page.screenshot(path=str(OUT / "report.png"))
 

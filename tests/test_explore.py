@@ -1,7 +1,9 @@
-"""recsys.explore: the app's pure helpers (no Streamlit involved)."""
+"""The app's pure helpers in app_pages/ui (search, profile links, onboarding, the map, report tables,
+teaching texts): tested without Streamlit."""
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -11,7 +13,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys import explore as E
+from app_pages.ui.mapview import map_figure, selection_ids, summarize_selection
+from app_pages.ui.onboarding import kmeans, map_grid, onboarding_groups
+from app_pages.ui.profile import (
+    decode_profile,
+    encode_profile,
+    format_rating,
+    group_rating,
+    scale_values,
+)
+from app_pages.ui.search import TitleSearch, deinvert_title, normalize_text
+from app_pages.ui.tables import metrics_table, profile_size_frame, protocol_label
+from app_pages.ui.teaching import explain_fold_in, explain_map, explain_metrics, explain_similarity
+from app_pages.ui.text import escape_markdown, imdb_url, tmdb_url
 
 SCALE = (0.5, 5.0, 0.5)
 
@@ -45,20 +59,20 @@ def _items(titles, n_ratings=None, genres=None, years=None):
     ],
 )
 def test_normalize_text(text, expected):
-    assert E.normalize_text(text) == expected
+    assert normalize_text(text) == expected
 
 
 def test_deinvert_title():
-    assert E.deinvert_title("Matrix, The (1999)") == "The Matrix (1999)"
-    assert E.deinvert_title("Avventura, L' (1960)") == "L'Avventura (1960)"
+    assert deinvert_title("Matrix, The (1999)") == "The Matrix (1999)"
+    assert deinvert_title("Avventura, L' (1960)") == "L'Avventura (1960)"
     assert (
-        E.deinvert_title("Lord of the Rings: The Two Towers, The (2002)")
+        deinvert_title("Lord of the Rings: The Two Towers, The (2002)")
         == "The Lord of the Rings: The Two Towers (2002)"
     )
-    assert E.deinvert_title("Toy Story (1995)") == "Toy Story (1995)"
+    assert deinvert_title("Toy Story (1995)") == "Toy Story (1995)"
     # An article inside the alternative title is left alone.
     amelie = "Amelie (Fabuleux destin d'Amélie Poulain, Le) (2001)"
-    assert E.deinvert_title(amelie) == amelie
+    assert deinvert_title(amelie) == amelie
 
 
 @pytest.fixture
@@ -75,7 +89,7 @@ def search():
         "a.*b+ (2000)",
     ]
     pop = [300, 100, 20, 150, 250, 120, 30, 40, 1]
-    return titles, E.TitleSearch(titles, pop)
+    return titles, TitleSearch(titles, pop)
 
 
 def _found(search, query, **kw):
@@ -117,7 +131,7 @@ def test_search_limit_and_exclude(search):
 
 def test_escape_markdown_neutralises_markup():
     raw = "*batteries* _not_ [included](x) <b>1</b> $x$ `c` ~~s~~ a|b \\ :smile: &amp;\nnew"
-    out = E.escape_markdown(raw)
+    out = escape_markdown(raw)
     for c in "*_[]<>$`~|\\":
         assert f"\\{c}" in out
     assert "\\:smile\\:" not in out and "\\:smile:" in out  # no shortcode can form
@@ -142,23 +156,23 @@ def test_escape_markdown_neutralises_markup():
     ],
 )
 def test_escape_markdown_leaves_plain_titles_alone(title, expected):
-    assert E.escape_markdown(title) == expected
+    assert escape_markdown(title) == expected
 
 
 def test_scale_values_and_group_rating():
-    assert E.scale_values(SCALE) == [0.5 * i for i in range(1, 11)]
-    assert E.scale_values((1, 5, 1)) == [1.0, 2.0, 3.0, 4.0, 5.0]
-    assert E.group_rating(SCALE) == 4.5
-    assert E.group_rating((1, 5, 1)) == 4.0
-    assert E.format_rating(None) == "—"
-    assert E.format_rating(4.5) == "4.5 ★"
+    assert scale_values(SCALE) == [0.5 * i for i in range(1, 11)]
+    assert scale_values((1, 5, 1)) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert group_rating(SCALE) == 4.5
+    assert group_rating((1, 5, 1)) == 4.0
+    assert format_rating(None) == "—"
+    assert format_rating(4.5) == "4.5 ★"
 
 
 def test_links():
-    assert E.imdb_url(114709) == "https://www.imdb.com/title/tt0114709/"
-    assert E.tmdb_url(862) == "https://www.themoviedb.org/movie/862"
-    assert E.imdb_url(pd.NA) is None and E.tmdb_url(None) is None
-    assert E.tmdb_url(float("nan")) is None and E.imdb_url(0) is None
+    assert imdb_url(114709) == "https://www.imdb.com/title/tt0114709/"
+    assert tmdb_url(862) == "https://www.themoviedb.org/movie/862"
+    assert imdb_url(pd.NA) is None and tmdb_url(None) is None
+    assert tmdb_url(float("nan")) is None and imdb_url(0) is None
 
 
 # -- URL profiles -------------------------------------------------------------------------------
@@ -166,15 +180,15 @@ def test_links():
 
 def test_profile_round_trip():
     ratings = {1: 5.0, 260: 4.5, 2571: 0.5}
-    text = E.encode_profile(ratings)
+    text = encode_profile(ratings)
     assert text == "1:5,260:4.5,2571:0.5"
-    back, warnings = E.decode_profile(text, SCALE, known_ids=[1, 260, 2571])
+    back, warnings = decode_profile(text, SCALE, known_ids=[1, 260, 2571])
     assert back == ratings and list(back) == list(ratings) and warnings == []
 
 
 def test_decode_drops_bad_parts_with_warnings():
     text = "1:5,abc,2:4.3,3:7,-4:3,5:nan,6:1e1,7:4_0,999:3,,8:2,1:4"
-    got, warnings = E.decode_profile(text, SCALE, known_ids=[1, 2, 3, 5, 6, 7, 8])
+    got, warnings = decode_profile(text, SCALE, known_ids=[1, 2, 3, 5, 6, 7, 8])
     assert got == {8: 2.0, 1: 4.0}
     joined = " ".join(warnings)
     assert "malformed" in joined and "off the 0.5–5 scale" in joined
@@ -184,17 +198,17 @@ def test_decode_drops_bad_parts_with_warnings():
 
 def test_decode_caps_count_and_length():
     many = ",".join(f"{i}:4" for i in range(1, 601))
-    got, warnings = E.decode_profile(many, SCALE, max_items=500, max_chars=100_000)
+    got, warnings = decode_profile(many, SCALE, max_items=500, max_chars=100_000)
     assert len(got) == 500 and list(got)[-1] == 500
     assert any("first 500" in w for w in warnings)
-    got, warnings = E.decode_profile(many, SCALE, max_chars=50)
+    got, warnings = decode_profile(many, SCALE, max_chars=50)
     assert 0 < len(got) < 20 and any("characters" in w for w in warnings)
     assert all(isinstance(k, int) and isinstance(v, float) for k, v in got.items())
 
 
 @pytest.mark.parametrize("text", [None, "", ",,,", ":", "1:", ":4", "\x00:\x00", "1:4:5", "٣:4"])
 def test_decode_never_raises(text):
-    got, warnings = E.decode_profile(text, SCALE)
+    got, warnings = decode_profile(text, SCALE)
     assert isinstance(got, dict) and isinstance(warnings, list)
     assert got == {}
 
@@ -211,14 +225,14 @@ def _clustered(n_per=60, d=8, k=4, seed=0):
 
 def test_kmeans_finds_clusters_and_is_seeded():
     x, truth = _clustered()
-    labels, centres = E.kmeans(x, 4, seed=1)
+    labels, centres = kmeans(x, 4, seed=1)
     assert centres.shape == (4, 8)
     # Each true cluster maps to a single label.
     for j in range(4):
         assert len(set(labels[truth == j])) == 1
-    again, _ = E.kmeans(x, 4, seed=1)
+    again, _ = kmeans(x, 4, seed=1)
     assert np.array_equal(labels, again)
-    labels, _ = E.kmeans(x[:3], 10)  # k capped at n
+    labels, _ = kmeans(x[:3], 10)  # k capped at n
     assert len(set(labels)) <= 3
 
 
@@ -227,7 +241,7 @@ def test_onboarding_groups_come_from_different_regions():
     n = len(x)
     genres = [[["Action"], ["Comedy"], ["Drama"], ["Horror"]][t] for t in truth]
     items = _items([f"Movie {i} ({1990 + i % 30})" for i in range(n)], np.arange(n, 0, -1), genres)
-    groups = E.onboarding_groups(items, x, n_groups=4, pool=n, per_group=5, seed=0)
+    groups = onboarding_groups(items, x, n_groups=4, pool=n, per_group=5, seed=0)
     assert len(groups) == 4
     assert sorted(g.label for g in groups) == ["Action", "Comedy", "Drama", "Horror"]
     for g in groups:
@@ -235,7 +249,7 @@ def test_onboarding_groups_come_from_different_regions():
         assert len({int(truth[c]) for c in g.codes}) == 1  # one region each
         counts = items["n_ratings"].to_numpy()[list(g.codes)]
         assert list(counts) == sorted(counts, reverse=True)  # best-known first
-    assert E.onboarding_groups(items, x, seed=0) == E.onboarding_groups(items, x, seed=0)
+    assert onboarding_groups(items, x, seed=0) == onboarding_groups(items, x, seed=0)
 
 
 def test_map_grid_covers_the_map():
@@ -243,17 +257,17 @@ def test_map_grid_covers_the_map():
     x, truth = _clustered(n_per=50, d=2, k=4, seed=3)
     n_ratings = np.where(truth == 0, 1000, 10) + np.arange(len(x))[::-1]
     items = _items([f"M{i}" for i in range(len(x))], n_ratings)
-    grid = E.map_grid(items, x, n=4, pool=len(x), seed=0)
+    grid = map_grid(items, x, n=4, pool=len(x), seed=0)
     assert len(grid) == 4
     assert {int(truth[c]) for c in grid} == {0, 1, 2, 3}
     # The most-rated movie of each region.
     for c in grid:
         region = np.flatnonzero(truth == truth[c])
         assert n_ratings[c] == n_ratings[region].max()
-    assert np.array_equal(grid, E.map_grid(items, x, n=4, pool=len(x), seed=0))
-    other = E.map_grid(items, x, n=4, pool=len(x), seed=5)
+    assert np.array_equal(grid, map_grid(items, x, n=4, pool=len(x), seed=0))
+    other = map_grid(items, x, n=4, pool=len(x), seed=5)
     assert {int(truth[c]) for c in other} == {0, 1, 2, 3}
-    excluded = E.map_grid(items, x, n=4, pool=len(x), seed=0, exclude=grid)
+    excluded = map_grid(items, x, n=4, pool=len(x), seed=0, exclude=grid)
     assert not set(excluded) & set(grid)
 
 
@@ -268,20 +282,20 @@ def test_selection_ids():
         {"x": 1},  # the visitor's marker: no id
         {"customdata": "junk"},
     ]
-    assert E.selection_ids(points) == [10, 20]
-    assert E.selection_ids([]) == [] and E.selection_ids(None) == []
+    assert selection_ids(points) == [10, 20]
+    assert selection_ids([]) == [] and selection_ids(None) == []
 
 
 def test_summarize_selection():
     genres = [["Comedy"], ["Comedy", "Romance"], ["Drama"], ["Horror"], ["Comedy"]]
     items = _items([f"M{i}" for i in range(5)], [5, 50, 20, 1, 7], genres)
-    s = E.summarize_selection(items, [10, 20, 50, 999])
+    s = summarize_selection(items, [10, 20, 50, 999])
     assert s.n == 3
     assert list(s.movies["movieId"]) == [20, 50, 10]  # most-rated first
     top = s.genres.iloc[0]
     assert top["genre"] == "Comedy" and top["movies"] == 3 and top["share"] == 1.0
     assert top["lift"] == pytest.approx(1.0 / (3 / 5))
-    empty = E.summarize_selection(items, [])
+    empty = summarize_selection(items, [])
     assert empty.n == 0 and empty.movies.empty and empty.genres.empty
 
 
@@ -289,7 +303,7 @@ def test_map_figure_traces_and_safe_hover():
     genres = [["Comedy"], ["Drama"], [], ["Comedy", "Drama"]]
     items = _items(["<b>Bold</b> (2000)", "B (2001)", "C (2002)", "D (2003)"], genres=genres)
     xy = np.arange(8, dtype=np.float32).reshape(4, 2)
-    fig = E.map_figure(
+    fig = map_figure(
         items, xy, highlights={"Your ratings": [0], "Your picks": [1, 2]}, you=(0.5, 0.5)
     )
     names = [t.name for t in fig.data]
@@ -299,13 +313,13 @@ def test_map_figure_traces_and_safe_hover():
     assert "&lt;b&gt;Bold&lt;/b&gt;" in fig.data[0].hovertext[0]
     assert "<b>" not in fig.data[0].hovertext[0]
     for mode in ("year", "popularity", "mean rating"):
-        fig = E.map_figure(items, xy, colour_by=mode)
+        fig = map_figure(items, xy, colour_by=mode)
         assert fig.data[-1].marker.colorscale is not None
-    fig = E.map_figure(items, xy, colour_by="one genre", genre="Drama")
+    fig = map_figure(items, xy, colour_by="one genre", genre="Drama")
     assert [t.name for t in fig.data] == ["other movies", "Drama"]
     assert sorted(fig.data[1].customdata) == [20, 40]
     with pytest.raises(ValueError):
-        E.map_figure(items, xy, colour_by="nope")
+        map_figure(items, xy, colour_by="nope")
 
 
 # -- report helpers and texts --------------------------------------------------------------------
@@ -338,38 +352,66 @@ MANIFEST = {
 
 
 def test_metrics_table_and_profile_sizes():
-    table = E.metrics_table({"a": MANIFEST, "b": {"metrics": {}}}, "users")
+    table = metrics_table({"a": MANIFEST, "b": {"metrics": {}}}, "users")
     assert list(table.index) == ["a"]
     assert list(table.columns) == ["ndcg@10", "recall@10", "ndcg@20", "train_seconds"]
-    assert E.metrics_table({"b": {}}, "users").empty
-    frame = E.profile_size_frame({"a": MANIFEST, "b": {}})
+    assert metrics_table({"b": {}}, "users").empty
+    frame = profile_size_frame({"a": MANIFEST, "b": {}})
     assert len(frame) == 3 and set(frame["ratings"]) == {1, 5}
-    assert E.profile_size_frame({"b": {"metrics": {}}}).empty
-    label = E.protocol_label("users", MANIFEST["metrics"]["users"])
+    assert profile_size_frame({"b": {"metrics": {}}}).empty
+    label = protocol_label("users", MANIFEST["metrics"]["users"])
     assert label.startswith("users (strong generalisation") and "user_frac=0.2" in label
 
 
 def test_explanations_use_the_manifest_values():
-    text = E.explain_fold_in(MANIFEST, SCALE)
+    text = explain_fold_in(MANIFEST, SCALE)
     for value in ("0.07", "3.5", "0.02", "9724", "4.5"):
         assert value in text
     assert "z(\\log(1 + n_i))" in text  # the popularity knob formula
     ridge = dict(MANIFEST, fold_in={"method": "ridge", "params": {"reg": 0.3, "global_mean": 3.5}})
-    assert "ridge regression" in E.explain_fold_in(ridge) and "0.3" in E.explain_fold_in(ridge)
-    assert "cos(q_i, q_j)" in E.explain_similarity(MANIFEST)
+    assert "ridge regression" in explain_fold_in(ridge) and "0.3" in explain_fold_in(ridge)
+    assert "cos(q_i, q_j)" in explain_similarity(MANIFEST)
     # The vector size is said only when the caller knows it (item_embeddings.shape[1]).
-    assert "(48-dimensional)" in E.explain_similarity(MANIFEST, 48)
-    assert "dimensional" not in E.explain_similarity(MANIFEST)
-    m = E.explain_map(MANIFEST)
+    assert "(48-dimensional)" in explain_similarity(MANIFEST, 48)
+    assert "dimensional" not in explain_similarity(MANIFEST)
+    m = explain_map(MANIFEST)
     assert "UMAP" in m and "not faithful" in m and "n_neighbors = 15" in m
-    assert "ndcg" in E.explain_metrics()
+    assert "ndcg" in explain_metrics()
 
 
-def test_module_imports_neither_streamlit_nor_torch():
+def _imported_modules(path: Path) -> set[str]:
+    """Top-level names of every module ``path`` imports, lazily (inside functions) or not."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out.add(node.module.split(".")[0])
+    return out
+
+
+def test_library_imports_no_ui():
+    """Nothing under recsys/ imports streamlit or plotly: the app's code lives in app_pages/ui."""
+    root = Path(__file__).resolve().parents[1]
+    files = sorted((root / "recsys").rglob("*.py"))
+    assert len(files) > 10
+    offenders = {
+        str(f.relative_to(root)): sorted(_imported_modules(f) & {"streamlit", "plotly"})
+        for f in files
+    }
+    assert not {f: m for f, m in offenders.items() if m}
+    # The check can fail: a page script does import streamlit.
+    assert "streamlit" in _imported_modules(root / "app_pages" / "rate.py")
+
+
+def test_pure_helpers_import_neither_streamlit_nor_torch():
     code = (
-        "import sys, recsys.explore; "
-        "bad = [m for m in ('streamlit', 'torch', 'umap', 'plotly') if m in sys.modules]; "
-        "assert not bad, bad"
+        "import importlib, sys\n"
+        "for name in ('search', 'profile', 'onboarding', 'mapview', 'tables', 'teaching', 'text'):\n"
+        "    importlib.import_module('app_pages.ui.' + name)\n"
+        "bad = [m for m in ('streamlit', 'torch', 'umap', 'plotly') if m in sys.modules]\n"
+        "assert not bad, bad\n"
     )
     root = Path(__file__).resolve().parents[1]
-    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, timeout=120)

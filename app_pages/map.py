@@ -4,25 +4,22 @@ to list a region and its dominant genres. Two models side by side on request."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-_APP_DIR = str(Path(__file__).resolve().parents[1])
-if _APP_DIR not in sys.path:  # normally already there (Streamlit adds app.py's folder)
-    sys.path.insert(0, _APP_DIR)
-
-from pages._ui import frame as ui  # noqa: E402
-from recsys import explore as E  # noqa: E402
+from app_pages.ui.artifacts import context, load_named
+from app_pages.ui.mapview import COLOUR_MODES, map_figure, selection_ids, summarize_selection
+from app_pages.ui.teaching import explain_map
+from app_pages.ui.text import escape_markdown
+from app_pages.ui.visitor import pick_settings, picks, ratings, setting
+from app_pages.ui.widgets import codes_of, how_this_works, links_markdown, rating_widget, title_of
 
 NONE = "(none)"
 LAYERS = ["Your ratings", "Your picks", "You are here"]
 FOCUS = "map_focus"  # {"ids": [movieId, ...], "kind": "movie" | "region"}
 
-ctx = ui.frame("Embedding map")
+ctx = context()
 model = ctx.model
 d = ctx.derived()
 
@@ -37,9 +34,9 @@ st.write(
 def _search_focus() -> None:
     """Callback: typing a title highlights it and selects it."""
     query = st.session_state.get("map_q", "")
-    found = ui.context().derived().search.search(query, limit=1) if query else []
+    found = context().derived().search.search(query, limit=1) if query else []
     if len(found):
-        movie_id = int(ui.context().model.items["movieId"].iat[int(found[0])])
+        movie_id = int(context().model.items["movieId"].iat[int(found[0])])
         st.session_state[FOCUS] = {"ids": [movie_id], "kind": "movie"}
 
 
@@ -48,7 +45,7 @@ def _chart_selected(chart_key: str) -> None:
     when a chart is redrawn, keep the previous focus; "Clear selection" resets it)."""
     state = st.session_state.get(chart_key) or {}
     selection = state.get("selection") or {}
-    ids = E.selection_ids(selection.get("points") or [])
+    ids = selection_ids(selection.get("points") or [])
     if ids:
         region = bool(selection.get("box") or selection.get("lasso")) or len(ids) > 1
         st.session_state[FOCUS] = {"ids": ids, "kind": "region" if region else "movie"}
@@ -56,15 +53,13 @@ def _chart_selected(chart_key: str) -> None:
 
 others = [n for n in ctx.names if n != ctx.name]
 controls = st.columns([1.2, 1.2, 2, 1.5])
-colour = controls[0].selectbox(
-    "Colour by", E.COLOUR_MODES, **ui.setting("map_colour", "first genre")
-)
+colour = controls[0].selectbox("Colour by", COLOUR_MODES, **setting("map_colour", "first genre"))
 genre = controls[1].selectbox(
     "Genre",
     d.genres,
     disabled=colour != "one genre",
     help="Used when colouring by 'one genre'.",
-    **ui.setting(
+    **setting(
         "map_genre",
         d.genres[0] if d.genres else None,
         valid=lambda v: v if v in d.genres else d.genres[0],
@@ -79,41 +74,41 @@ query = controls[2].text_input(
 compare = controls[3].selectbox(
     "Side by side with",
     [NONE, *others],
-    **ui.setting("map_compare", NONE, valid=lambda v: v if v in others else NONE),
+    **setting("map_compare", NONE, valid=lambda v: v if v in others else NONE),
 )
 layers = st.pills(
     "Show",
     LAYERS,
     selection_mode="multi",
-    **ui.setting("map_layers", LAYERS, valid=lambda v: [x for x in v if x in LAYERS]),
+    **setting("map_layers", LAYERS, valid=lambda v: [x for x in v if x in LAYERS]),
 )
 
-ratings = ui.ratings()
-settings = ui.pick_settings(ctx)
+rated = ratings()
+settings = pick_settings(ctx)
 focus = st.session_state.get(FOCUS) or {}
 focus_ids = [int(m) for m in focus.get("ids", [])]
 search_codes = d.search.search(query, limit=1) if query else np.array([], np.int64)
 if query and len(search_codes) == 0:
-    st.info(f"No title matches “{E.escape_markdown(query[:80])}”.")
+    st.info(f"No title matches “{escape_markdown(query[:80])}”.")
 
 
 def highlights_for(m) -> tuple[dict[str, np.ndarray], tuple[float, float] | None]:
     """Named highlight traces and the visitor's position for model ``m``."""
     out: dict[str, np.ndarray] = {}
     you = None
-    if "Your ratings" in layers and ratings:
-        out["Your ratings"] = ui.codes_of(m, ratings)
+    if "Your ratings" in layers and rated:
+        out["Your ratings"] = codes_of(m, rated)
     if "Your picks" in layers:
-        out["Your picks"] = ui.codes_of(m, ui.picks(m, settings)["movieId"])
+        out["Your picks"] = codes_of(m, picks(m, settings)["movieId"])
     if len(search_codes):
         movie_id = int(model.items["movieId"].iat[int(search_codes[0])])
-        out[f"Search: {ui.title_of(model, movie_id)}"] = ui.codes_of(m, [movie_id])
+        out[f"Search: {title_of(model, movie_id)}"] = codes_of(m, [movie_id])
     if focus.get("kind") == "movie" and focus_ids and m.code(focus_ids[0]) is not None:
         nb = m.similar(focus_ids[0], 10)
-        out[f"Neighbours of {ui.title_of(m, focus_ids[0])}"] = ui.codes_of(m, nb["movieId"])
-        out[f"Selected: {ui.title_of(m, focus_ids[0])}"] = ui.codes_of(m, focus_ids[:1])
-    if "You are here" in layers and ratings:
-        prof = m.profile(ratings)
+        out[f"Neighbours of {title_of(m, focus_ids[0])}"] = codes_of(m, nb["movieId"])
+        out[f"Selected: {title_of(m, focus_ids[0])}"] = codes_of(m, focus_ids[:1])
+    if "You are here" in layers and rated:
+        prof = m.profile(rated)
         if prof.result.fallback is None and len(prof.codes):
             you, _ = m.map_position(prof.result.user_vector, prof.result.scores)
     return out, you
@@ -122,7 +117,7 @@ def highlights_for(m) -> tuple[dict[str, np.ndarray], tuple[float, float] | None
 def draw(m, name: str, height: int) -> None:
     hl, you = highlights_for(m)
     hover = d.hover if m is model else None
-    fig = E.map_figure(
+    fig = map_figure(
         m.items,
         m.projection,
         colour_by=colour,
@@ -146,17 +141,17 @@ def draw(m, name: str, height: int) -> None:
 if compare == NONE:
     draw(model, ctx.name, 640)
 else:
-    other = ui.load_named(ctx, compare)
+    other = load_named(ctx, compare)
     cols = st.columns(2)
     with cols[0]:
         draw(model, ctx.name, 560)
     with cols[1]:
         if other is None:
-            st.warning(E.escape_markdown(f"Model {compare} could not be loaded."))
+            st.warning(escape_markdown(f"Model {compare} could not be loaded."))
         else:
             draw(other, compare, 560)
 
-if not ratings:
+if not rated:
     st.caption("Rate a few movies on the first page to see yourself and your picks on the map.")
 
 # -- what is selected ---------------------------------------------------------------------------
@@ -174,16 +169,16 @@ if focus_ids:
         if code is None:
             head[0].info("This model does not know the selected movie.")
         else:
-            head[0].subheader(f"Selected: {E.escape_markdown(ui.title_of(model, movie_id))}")
+            head[0].subheader(f"Selected: {escape_markdown(title_of(model, movie_id))}")
             row = model.items.iloc[code]
             cols = st.columns([2, 3])
             with cols[0]:
                 st.markdown(
-                    f"{E.escape_markdown(', '.join(row['genres']) or 'no genre')} · rated by "
+                    f"{escape_markdown(', '.join(row['genres']) or 'no genre')} · rated by "
                     f"{int(row['n_ratings'])} people, mean {float(row['mean_rating']):.2f} ★"
-                    + (f" · {ui.links_markdown(row)}" if ui.links_markdown(row) else "")
+                    + (f" · {links_markdown(row)}" if links_markdown(row) else "")
                 )
-                ui.rating_widget(movie_id, "map", "Your rating", model.rating_scale)
+                rating_widget(movie_id, "map", "Your rating", model.rating_scale)
             with cols[1]:
                 nb = model.similar(movie_id, 10)
                 table = pd.DataFrame(
@@ -204,7 +199,7 @@ if focus_ids:
                     "the map; they are ringed on the map, and some may sit far from the movie."
                 )
     else:
-        summary = E.summarize_selection(model.items, focus_ids)
+        summary = summarize_selection(model.items, focus_ids)
         head[0].subheader(f"{summary.n} movies in the selected region")
         cols = st.columns([2, 3])
         with cols[0]:
@@ -241,4 +236,4 @@ if focus_ids:
                 },
             )
 
-ui.how_this_works(E.explain_map(model.manifest))
+how_this_works(explain_map(model.manifest))

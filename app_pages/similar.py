@@ -3,23 +3,26 @@ for two models side by side (same movie, different embedding spaces)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-_APP_DIR = str(Path(__file__).resolve().parents[1])
-if _APP_DIR not in sys.path:  # normally already there (Streamlit adds app.py's folder)
-    sys.path.insert(0, _APP_DIR)
-
-from pages._ui import frame as ui  # noqa: E402
-from recsys import explore as E  # noqa: E402
+from app_pages.ui.artifacts import context, load_named
+from app_pages.ui.teaching import explain_similarity
+from app_pages.ui.text import escape_markdown
+from app_pages.ui.visitor import setting
+from app_pages.ui.widgets import (
+    codes_of,
+    embedding_dim,
+    how_this_works,
+    links_markdown,
+    rating_widget,
+    title_of,
+)
 
 NONE = "(none)"
 
-ctx = ui.frame("Similar movies")
+ctx = context()
 model = ctx.model
 d = ctx.derived()
 items = model.items
@@ -40,7 +43,7 @@ query = top[0].text_input(
 if query:
     codes = d.search.search(query, limit=30)
     if len(codes) == 0:
-        st.info(f"No title matches “{E.escape_markdown(query[:80])}”; showing popular movies.")
+        st.info(f"No title matches “{escape_markdown(query[:80])}”; showing popular movies.")
 else:
     codes = np.array([], np.int64)
 if len(codes) == 0:
@@ -51,21 +54,21 @@ titles = dict(zip(options, items["title"].to_numpy()[codes]))
 
 
 def _title(movie_id: int) -> str:
-    return str(titles.get(movie_id) or ui.title_of(model, movie_id))
+    return str(titles.get(movie_id) or title_of(model, movie_id))
 
 
 movie_id = top[1].selectbox(
     "Movie",
     options,
     format_func=_title,
-    **ui.setting("sim_movie", options[0], valid=lambda v: v if v in options else options[0]),
+    **setting("sim_movie", options[0], valid=lambda v: v if v in options else options[0]),
 )
-k = top[2].number_input("Neighbours", 1, 50, step=1, **ui.setting("sim_k", 10))
+k = top[2].number_input("Neighbours", 1, 50, step=1, **setting("sim_k", 10))
 others = [n for n in ctx.names if n != ctx.name]
 compare = top[3].selectbox(
     "Compare with another model",
     [NONE, *others],
-    **ui.setting("sim_compare", NONE, valid=lambda v: v if v in others else NONE),
+    **setting("sim_compare", NONE, valid=lambda v: v if v in others else NONE),
 )
 
 code = model.code(movie_id)
@@ -73,13 +76,13 @@ row = items.iloc[code]
 info = st.columns([3, 2], vertical_alignment="center")
 with info[0]:
     st.markdown(
-        f"### {E.escape_markdown(row['title'])}\n"
-        f"{E.escape_markdown(', '.join(row['genres']) or 'no genre')} · rated by "
+        f"### {escape_markdown(row['title'])}\n"
+        f"{escape_markdown(', '.join(row['genres']) or 'no genre')} · rated by "
         f"{int(row['n_ratings'])} people, mean {float(row['mean_rating']):.2f} ★"
-        + (f" · {ui.links_markdown(row)}" if ui.links_markdown(row) else "")
+        + (f" · {links_markdown(row)}" if links_markdown(row) else "")
     )
 with info[1]:
-    ui.rating_widget(movie_id, "sim", "Your rating", model.rating_scale)
+    rating_widget(movie_id, "sim", "Your rating", model.rating_scale)
 
 
 def _go_to(table_key: str, ids: list[int]) -> None:
@@ -94,12 +97,12 @@ def _go_to(table_key: str, ids: list[int]) -> None:
 
 def neighbour_table(m, name: str, other_ids: set[int] | None) -> list[int]:
     """Draw one model's neighbour list; returns its movie ids."""
-    st.markdown(f"**{E.escape_markdown(name)}** · {E.escape_markdown(m.model_name)}")
+    st.markdown(f"**{escape_markdown(name)}** · {escape_markdown(m.model_name)}")
     if m.code(movie_id) is None:
         st.info("This model's catalogue does not contain this movie.")
         return []
     nb = m.similar(movie_id, int(k))
-    codes = ui.codes_of(m, nb["movieId"])
+    codes = codes_of(m, nb["movieId"])
     table = pd.DataFrame(
         {
             "title": nb["title"].astype(str),
@@ -132,9 +135,9 @@ def neighbour_table(m, name: str, other_ids: set[int] | None) -> list[int]:
 if compare == NONE:
     neighbour_table(model, ctx.name, None)
 else:
-    other = ui.load_named(ctx, compare)
+    other = load_named(ctx, compare)
     if other is None:
-        st.warning(E.escape_markdown(f"Model {compare} could not be loaded."))
+        st.warning(escape_markdown(f"Model {compare} could not be loaded."))
         neighbour_table(model, ctx.name, None)
     else:
         ids_a = (
@@ -158,4 +161,4 @@ else:
             "can still arrange the space differently."
         )
 
-ui.how_this_works(E.explain_similarity(model.manifest, ui.embedding_dim(model)))
+how_this_works(explain_similarity(model.manifest, embedding_dim(model)))

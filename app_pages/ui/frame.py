@@ -1,0 +1,127 @@
+"""The frame app.py draws once per run, around whichever page is chosen.
+
+:func:`frame`: artifacts, the setup page (instead of any page) when no artifact loads, the profile
+from the link and back into it, the shared sidebar (navigation, model selector, share link) and
+warnings. Pages then read this run's context with :func:`app_pages.ui.artifacts.context`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from .artifacts import ARTIFACTS_ENV, Ctx, build_context, default_name
+from .text import escape_markdown
+from .visitor import ratings, read_url_once, share_link, share_query, sync_url
+
+APP_TITLE = "Seeing recommendation embeddings"
+TRAIN_COMMAND = (
+    "python -m recsys train --data ../shared/data/ml-latest-small --skip-bad-lines "
+    "--model ials --out artifacts/ials --default"
+)
+
+
+def frame(pages: Sequence) -> Ctx | None:
+    """Everything around the page; returns this run's context (its ``model`` loaded), or None
+    after drawing the setup page when no artifact can be loaded (the page must not run then).
+
+    ``pages``: the app's ``st.Page`` objects, in the order the sidebar links them.
+    """
+    ctx = build_context()
+    st.session_state["_ctx"] = ctx
+    if ctx.model is None:
+        setup_needed_page(ctx)
+        return None
+    read_url_once(ctx)
+    sync_url(ctx)
+    sidebar(ctx, pages)
+    if ctx.problems:
+        with st.sidebar:
+            for problem in ctx.problems:
+                st.warning(escape_markdown(problem), icon=":material/warning:")
+    show_url_warnings()
+    return ctx
+
+
+def navigation(ctx: Ctx, pages: Sequence) -> None:
+    """Links to the pages. Each link carries the profile and model in its query string, so a page
+    opened from it (also in a new tab) shows the same picks. (Streamlit's own page list, which
+    would not carry them, is hidden: ``st.navigation(..., position="hidden")`` in app.py.)"""
+    query = share_query(ctx)
+    for page in pages:
+        st.page_link(page, query_params=query, width="stretch")
+
+
+def sidebar(ctx: Ctx, pages: Sequence) -> None:
+    """Navigation, model selector, profile summary, share link and data attribution."""
+    with st.sidebar:
+        navigation(ctx, pages)
+        st.divider()
+        manifests = ctx.manifests
+        default = default_name(str(ctx.root))
+
+        def label(name: str) -> str:
+            m = manifests.get(name, {})
+            model = (m.get("model") or {}).get("name", "?")
+            tag = " (default)" if name == default else ""
+            return f"{name} · {model}{tag}"
+
+        st.selectbox(
+            "Model",
+            ctx.names,
+            format_func=label,
+            key="model_name",
+            help="Every trained artifact found in the artifacts directory. Your ratings are kept "
+            "when you switch.",
+        )
+        n = len(ratings())
+        st.caption(
+            f"{n} rating{'s' if n != 1 else ''} in your profile. They live only in this browser "
+            "session and in the link below."
+        )
+        link = share_link(ctx)
+        if n and link:
+            st.code(link, language=None, wrap_lines=True)
+            st.caption("Share this link to reproduce the same picks.")
+        st.divider()
+        st.caption(
+            "Data: [MovieLens](https://grouplens.org/datasets/movielens/) by GroupLens "
+            "(F. M. Harper and J. A. Konstan, 2015), used under its licence for research and "
+            "education."
+        )
+
+
+def show_url_warnings() -> None:
+    """Problems found in the link this session was opened with, until dismissed."""
+    warnings = st.session_state.get("_url_warnings") or []
+    if not warnings:
+        return
+    with st.container():
+        for w in warnings:
+            st.warning(escape_markdown(w), icon=":material/warning:")
+        if st.button("Dismiss", key="dismiss_url_warnings"):
+            st.session_state["_url_warnings"] = []
+            st.rerun()
+
+
+def setup_needed_page(ctx: Ctx) -> None:
+    """Shown instead of every page when no artifact can be loaded: what is wrong and the commands
+    that make one. Never a traceback."""
+    st.title("This app needs a trained model")
+    st.write(
+        "The app shows models that were trained offline and exported as *artifacts* "
+        "(a directory with the item embeddings, the 2-D map and a manifest). "
+        f"It looked in `{ctx.root}` (set the `{ARTIFACTS_ENV}` environment variable to look "
+        "elsewhere)."
+    )
+    if ctx.problems:
+        st.subheader("What is wrong")
+        for p in ctx.problems:
+            st.error(escape_markdown(p))
+    else:
+        st.error(escape_markdown(f"No artifact directories were found under {ctx.root}."))
+    st.subheader("How to fix it")
+    st.write("From the project directory, train a model and export it (a few minutes on a CPU):")
+    st.code(TRAIN_COMMAND, language="bash")
+    st.write("Then reload this page.")

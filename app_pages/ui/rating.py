@@ -1,0 +1,227 @@
+"""The pieces of the "Rate & recommend" page (pages/rate.py puts them in place).
+
+Three ways to rate (one-click groups of movies from different regions of the embedding space; a
+grid of well-known movies spread over the map; a title search), the list of what was rated, the
+pick filters and the picks with "because you liked ...".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+import streamlit as st
+
+import recsys
+
+from .artifacts import Ctx
+from .onboarding import map_grid
+from .profile import group_rating
+from .text import escape_markdown
+from .visitor import clear_ratings, pick_settings, picks, rate_many, ratings, set_rating, setting
+from .widgets import links_markdown, rating_widget, title_of
+
+GRID_SIZE = 16
+
+
+def quick_start(ctx: Ctx) -> None:
+    """One-click groups: each button rates its group's best-known movies."""
+    scale = ctx.model.rating_scale
+    value = group_rating(scale)
+    st.caption(
+        "Pick a kind of movie you like: one click rates its five best-known movies "
+        f"**{value:g} ★** (the top of the scale minus one step). Each group is a region of "
+        "the embedding space, found by k-means on the most-rated movies. Movies you already "
+        "rated keep your rating; you can change or remove each rating below."
+    )
+    groups = ctx.derived().groups
+    rated = ratings()
+    for start in range(0, len(groups), 3):
+        cols = st.columns(3)
+        for i, group in enumerate(groups[start : start + 3], start=start):
+            with cols[i - start].container(border=True, height="stretch"):
+                st.markdown(f"**{escape_markdown(group.label)}**")
+                st.caption("  \n".join(escape_markdown(t) for t in group.titles))
+                done = all(rated.get(m) is not None for m in group.movie_ids)
+                st.button(
+                    "Rated" if done else "I like this kind",
+                    icon=":material/check:" if done else ":material/thumb_up:",
+                    key=f"group_{i}",
+                    on_click=rate_many,
+                    args=(group.movie_ids, value),
+                    disabled=done,
+                    width="stretch",
+                )
+
+
+def _refresh_grid(key: str) -> None:
+    """Callback of "Other movies": a new seed, so the grid is drawn again from other movies."""
+    st.session_state["grid_seed"] = st.session_state.get("grid_seed", 0) + 1
+    st.session_state.pop(key, None)
+
+
+def _grid_ids(ctx: Ctx) -> list[int]:
+    """This visitor's grid of well-known movies for this model (kept until "Other movies")."""
+    model = ctx.model
+    grid_key = f"grid_ids::{ctx.name}"
+    if grid_key not in st.session_state:
+        st.session_state["grid_seed"] = st.session_state.get("grid_seed", 0)
+        codes = map_grid(
+            model.items, model.projection, n=GRID_SIZE, seed=st.session_state["grid_seed"]
+        )
+        st.session_state[grid_key] = [int(m) for m in model.items["movieId"].to_numpy()[codes]]
+    return st.session_state[grid_key]
+
+
+def well_known_grid(ctx: Ctx) -> None:
+    """A grid of well-known movies from all over the map, each with its rating slider."""
+    model = ctx.model
+    grid_ids = _grid_ids(ctx)
+    top = st.columns([3, 1])
+    top[0].caption(
+        f"Well-known movies from all over the embedding map: {GRID_SIZE} regions, one of "
+        "the most-rated movies of each. Slide to rate; leave on — if you have not seen it."
+    )
+    top[1].button(
+        "Other movies",
+        icon=":material/shuffle:",
+        key="grid_refresh",
+        on_click=_refresh_grid,
+        args=(f"grid_ids::{ctx.name}",),
+        width="stretch",
+    )
+    known = [(m, int(c)) for m, c in zip(grid_ids, model.codes(grid_ids)) if c >= 0]
+    cols = st.columns(4)
+    for i, (movie_id, code) in enumerate(known):
+        with cols[i % 4].container(border=True):
+            _movie_card(model, movie_id, code, "grid")
+
+
+def _movie_card(model: recsys.Artifact, movie_id: int, code: int, prefix: str) -> None:
+    """A movie's rating slider (its title as label) and its genres."""
+    items = model.items
+    rating_widget(movie_id, prefix, escape_markdown(items["title"].iat[code]), model.rating_scale)
+    st.caption(escape_markdown(", ".join(items["genres"].iat[code])))
+
+
+def search_titles(ctx: Ctx) -> None:
+    """A title search whose results can be rated in place."""
+    query = st.text_input(
+        "Search a title",
+        key="search_q",
+        placeholder="e.g. the matrix, amelie, star wars",
+        help="Case, accents and punctuation are ignored; 'the matrix' finds "
+        "'Matrix, The (1999)'. Plain text, no patterns.",
+    )
+    if not query:
+        return
+    found = ctx.derived().search.search(query, limit=8)
+    if len(found) == 0:
+        st.info(f"No title matches {escape_markdown(query[:80])!s}.")
+    for code in found:
+        movie_id = int(ctx.model.items["movieId"].iat[code])
+        with st.container(border=True):
+            _movie_card(ctx.model, movie_id, int(code), "search")
+
+
+def your_ratings(ctx: Ctx) -> None:
+    """What the visitor rated, each editable and removable."""
+    rated = ratings()
+    st.subheader(f"Your ratings ({len(rated)})")
+    if not rated:
+        st.caption("Nothing rated yet: the picks on the right are simply the most popular movies.")
+    for movie_id in list(rated):
+        row = st.columns([5, 1], vertical_alignment="bottom")
+        with row[0]:
+            label = escape_markdown(title_of(ctx.model, movie_id))
+            rating_widget(movie_id, "rated", label, ctx.model.rating_scale)
+        row[1].button(
+            "Remove",
+            key=f"remove_{movie_id}",
+            on_click=set_rating,
+            args=(movie_id, None),
+            width="stretch",
+        )
+    if rated:
+        st.button("Clear all ratings", key="clear_all", on_click=clear_ratings, type="secondary")
+
+
+def filters(ctx: Ctx) -> None:
+    """The pick filters (number, genres, years, minimum ratings, popularity knob)."""
+    d = ctx.derived()
+    with st.expander("Filters", icon=":material/tune:", expanded=False):
+        st.slider("Number of picks", 5, 50, step=1, **setting("k", 10))
+        st.multiselect(
+            "Genres (any of)",
+            d.genres,
+            placeholder="All genres",
+            **setting("genres", [], valid=lambda v: [g for g in v if g in d.genres]),
+        )
+        if d.years is not None and d.years[0] < d.years[1]:
+            lo, hi = d.years
+            st.slider(
+                "Years",
+                lo,
+                hi,
+                **setting(
+                    "years",
+                    (lo, hi),
+                    valid=lambda v: (max(lo, min(int(v[0]), hi)), min(hi, max(int(v[1]), lo))),
+                ),
+            )
+        st.select_slider(
+            "At least this many ratings in the dataset",
+            options=[0, 5, 10, 20, 50, 100, 200, 500],
+            **setting("min_ratings", 0),
+        )
+        st.slider(
+            "Popularity: ← more niche · more mainstream →",
+            -1.0,
+            1.0,
+            step=0.25,
+            help="0 ranks by the model's score alone; see 'How this works' below for the formula.",
+            **setting("popularity", 0.0),
+        )
+
+
+def pick_markdown(rank: int, row: Mapping, n_ratings: int, fallback: bool) -> str:
+    """One pick as two Markdown lines: ``**rank. Title** · year`` then genres, "rated by N
+    people" or the score, "because you liked ..." and links out. Dataset strings are escaped."""
+    title = str(row["title"])
+    year = "" if pd.isna(row["year"]) else str(int(row["year"]))
+    # MovieLens titles usually end with "(year)"; say the year only when they do not.
+    year = f" · {year}" if year and f"({year})" not in title else ""
+    line2 = [escape_markdown(", ".join(row["genres"]) or "no genre")]
+    if fallback:
+        line2.append(f"rated by {int(n_ratings)} people")
+    else:
+        line2.append(f"score {float(row['score']):.3f}")
+    if row.get("because"):
+        line2.append(f"because you liked *{escape_markdown(row['because'])}*")
+    links = links_markdown(row)
+    if links:
+        line2.append(links)
+    return f"**{rank}. {escape_markdown(title)}**{year}  \n" + " · ".join(line2)
+
+
+def pick_list(ctx: Ctx) -> None:
+    """The visitor's picks under their filters, with why the list is what it is."""
+    model = ctx.model
+    df = picks(model, pick_settings(ctx))
+    fallback = df.attrs.get("fallback")
+    if fallback:
+        st.info(
+            f"**Popular picks for now** ({escape_markdown(fallback)}). Rate a movie "
+            f"you liked {model.threshold:g} ★ or more and the list becomes yours."
+        )
+    unknown = df.attrs.get("unknown_ids") or []
+    if unknown:
+        st.caption(
+            f"{len(unknown)} of your ratings are for movies this model does not know; they are "
+            "ignored here."
+        )
+    if df.empty:
+        st.warning("No movie passes these filters. Loosen them in Filters above.")
+    counts = model.items["n_ratings"].to_numpy()[model.codes(df["movieId"])]
+    for rank, (row, n) in enumerate(zip(df.to_dict("records"), counts), start=1):
+        st.markdown(pick_markdown(rank, row, int(n), bool(fallback)))
