@@ -16,7 +16,7 @@ low, high, _ = ctx.model.rating_scale
 st.title("Rate movies, get picks")
 st.write(
     "Rate a few movies you know and watch the picks change. "
-    f"Model **{escape_markdown(ctx.name)}**; stars from {low:g} to {high:g}."
+    f"Model **{escape_markdown(ctx.name)}**; slide a rating from {low:g} to {high:g}."
 )
 left, right = st.columns([1.15, 1], gap="large")
 with left:

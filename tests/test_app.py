@@ -20,6 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import recsys
+from app_pages.ui.rating import short_profile_hint
 from recsys.artifacts import save_artifact
 from recsys.foldin import FoldIn
 
@@ -336,6 +337,26 @@ def test_filters(app, model):
     app.switch_page(REPORT).run()
     app.switch_page(LANDING).run()
     assert pick_titles(app) == niche
+
+
+def test_short_profile_hint_until_five_ratings(app, model):
+    ids = grid_ids(app)[:5]
+    for n, movie_id in enumerate(ids, start=1):
+        rate(app, "grid", movie_id, 5.0)
+        hints = [c.value for c in app.caption if "about as good as the most popular" in c.value]
+        if n < 5:
+            assert hints == [short_profile_hint(n)], n
+            assert f"rate {5 - n} more" in hints[0]
+        else:
+            assert hints == []
+
+
+def test_config_lets_a_laptop_browser_open():
+    """No `headless = true` in the committed config; servers pass --server.headless true."""
+    config = (ROOT / ".streamlit" / "config.toml").read_text()
+    assert not re.search(r"^\s*headless\s*=", config, re.M)
+    server = (ROOT / "bench" / "_server.py").read_text()
+    assert '"--server.headless", "true"' in server
 
 
 def test_titles_are_escaped_never_html(app, model):
@@ -690,7 +711,9 @@ def test_tampered_artifact_gives_the_explanatory_page(monkeypatch, artifacts_roo
     assert [t.value for t in at.title] == ["This app needs a trained model"]
     text = _setup_page_text(at)
     assert "arrays.npz" in text and "sha256" in text
-    assert "python -m recsys train --data ../shared/data/ml-latest-small" in text
+    assert "python -m recsys download ml-latest-small" in text
+    assert "python -m recsys train --data ml-latest-small --model ials" in text
+    assert "../shared" not in text
 
 
 def test_empty_or_missing_root_gives_the_explanatory_page(monkeypatch, tmp_path):

@@ -379,6 +379,39 @@ def test_explanations_use_the_manifest_values():
     assert "ndcg" in explain_metrics()
 
 
+def _with_fold_in(**params) -> dict:
+    fold = dict(MANIFEST["fold_in"], params=dict(MANIFEST["fold_in"]["params"], **params))
+    return dict(MANIFEST, fold_in=fold)
+
+
+def test_low_ratings_are_described_by_their_actual_weight():
+    # alpha = 3.5, w0 = 0.02 in MANIFEST; negative_weight defaults to alpha in FoldIn.
+    default = explain_fold_in(MANIFEST, SCALE)
+    assert "confident *negative*" in default and "$c_-$ = **3.5**" in default
+    zero = explain_fold_in(_with_fold_in(negative_weight=0.0), SCALE)
+    assert "**0**" in zero and "left out of the fit" in zero and "confident" not in zero
+    small = explain_fold_in(_with_fold_in(negative_weight=0.01), SCALE)
+    assert "less than a movie you did not rate" in small and "confident" not in small
+    assert "stars" not in zero  # ratings are sliders on the dataset's scale
+
+
+def test_committed_artifacts_are_explained_as_they_fold_in():
+    """The "How this works" text of each committed artifact matches its manifest's weight."""
+    import json
+
+    root = Path(__file__).resolve().parents[1] / "artifacts"
+    manifests = sorted(root.glob("*/manifest.json"))
+    if not manifests:
+        pytest.skip("no committed artifacts")
+    for path in manifests:
+        manifest = json.loads(path.read_text())
+        params = manifest["fold_in"]["params"]
+        text = explain_fold_in(manifest)
+        weight = float(params.get("negative_weight", params.get("alpha", 1.0)))
+        assert ("left out of the fit" in text) == (weight == 0), path
+        assert ("confident *negative*" in text) == (weight >= params["unobserved_weight"]), path
+
+
 def _imported_modules(path: Path) -> set[str]:
     """Top-level names of every module ``path`` imports, lazily (inside functions) or not."""
     tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -16,9 +16,9 @@ from .text import escape_markdown
 from .visitor import ratings, read_url_once, share_link, share_query, sync_url
 
 APP_TITLE = "Seeing recommendation embeddings"
-TRAIN_COMMAND = (
-    "python -m recsys train --data ../shared/data/ml-latest-small --skip-bad-lines "
-    "--model ials --out artifacts/ials --default"
+SETUP_COMMANDS = (
+    "python -m recsys download ml-latest-small\n"
+    "python -m recsys train --data ml-latest-small --model ials --out artifacts/ials --default"
 )
 
 
@@ -122,6 +122,9 @@ def setup_needed_page(ctx: Ctx) -> None:
     else:
         st.error(escape_markdown(f"No artifact directories were found under {ctx.root}."))
     st.subheader("How to fix it")
-    st.write("From the project directory, train a model and export it (a few minutes on a CPU):")
-    st.code(TRAIN_COMMAND, language="bash")
+    st.write(
+        "From the project directory, download MovieLens latest-small (1 MB) from GroupLens, then "
+        "train a model and export it (a few minutes on a CPU):"
+    )
+    st.code(SETUP_COMMANDS, language="bash")
     st.write("Then reload this page.")

@@ -22,6 +22,9 @@ from .visitor import clear_ratings, pick_settings, picks, rate_many, ratings, se
 from .widgets import links_markdown, rating_widget, title_of
 
 GRID_SIZE = 16
+# Below this many ratings the most popular movies are about as good as any model's picks (the
+# users protocol's quality-by-profile-size curve): the picks say so.
+SHORT_PROFILE = 5
 
 
 def quick_start(ctx: Ctx) -> None:
@@ -204,6 +207,16 @@ def pick_markdown(rank: int, row: Mapping, n_ratings: int, fallback: bool) -> st
     return f"**{rank}. {escape_markdown(title)}**{year}  \n" + " · ".join(line2)
 
 
+def short_profile_hint(n_rated: int) -> str:
+    """The one-line hint shown while a profile has fewer than :data:`SHORT_PROFILE` ratings."""
+    more = SHORT_PROFILE - n_rated
+    return (
+        f"With {n_rated} rating{'s' if n_rated != 1 else ''}, these picks are about as good as the "
+        f"most popular movies (Model report: quality by number of ratings); rate {more} more "
+        f"movie{'s' if more != 1 else ''} for picks that are really yours."
+    )
+
+
 def pick_list(ctx: Ctx) -> None:
     """The visitor's picks under their filters, with why the list is what it is."""
     model = ctx.model
@@ -220,6 +233,9 @@ def pick_list(ctx: Ctx) -> None:
             f"{len(unknown)} of your ratings are for movies this model does not know; they are "
             "ignored here."
         )
+    n_rated = len(ratings())
+    if not fallback and 0 < n_rated < SHORT_PROFILE:
+        st.caption(short_profile_hint(n_rated))
     if df.empty:
         st.warning("No movie passes these filters. Loosen them in Filters above.")
     counts = model.items["n_ratings"].to_numpy()[model.codes(df["movieId"])]

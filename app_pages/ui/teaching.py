@@ -25,6 +25,29 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def _low_rating_sentence(params: Mapping) -> str:
+    """What a rating below the threshold does in the confidence fold-in, from its actual weight
+    ``negative_weight`` (``alpha`` when absent) compared with the unobserved weight ``w0``."""
+    try:
+        alpha = float(params.get("alpha", PARAM_DEFAULTS["alpha"]))
+        weight = float(params.get("negative_weight", alpha))
+        w0 = float(params.get("unobserved_weight", PARAM_DEFAULTS["unobserved_weight"]))
+    except (TypeError, ValueError):  # a malformed manifest: say what the method means
+        return "a lower rating gets the weight `negative_weight` of the manifest (target 0)"
+    if weight == 0:
+        return (
+            "a lower rating has weight $c_-$ = **0**: it is left out of the fit altogether (it "
+            "counts less than a movie you did not rate) and only removes that movie from your "
+            "picks"
+        )
+    if weight < w0:
+        return (
+            f"a lower rating has weight $c_-$ = **{_fmt(weight)}** (target 0), less than a movie "
+            "you did not rate"
+        )
+    return f"a lower rating is a confident *negative* (target 0, weight $c_-$ = **{_fmt(weight)}**)"
+
+
 def explain_popularity_knob() -> str:
     """The popularity knob's formula (from ``Artifact.recommend``), as Markdown."""
     return (
@@ -44,7 +67,6 @@ def explain_fold_in(manifest: Mapping, rating_scale: Sequence[float] | None = No
     method = fold.get("method", "?")
     p = dict(fold.get("params") or {})
     v = {k: _fmt(p.get(k, d)) for k, d in PARAM_DEFAULTS.items()}
-    v["negative_weight"] = _fmt(p.get("negative_weight", p.get("alpha", PARAM_DEFAULTS["alpha"])))
     model = (manifest.get("model") or {}).get("name", "?")
     n_items = manifest.get("n_items", "n")
     scale = rating_scale or (manifest.get("dataset") or {}).get("rating_scale") or (0.5, 5, 0.5)
@@ -58,10 +80,9 @@ def explain_fold_in(manifest: Mapping, rating_scale: Sequence[float] | None = No
     if method == "confidence":
         parts.append(
             "This is the **iALS user step** (Hu, Koren & Volinsky 2008). A rating of at least "
-            f"**{v['threshold']}** stars is a *positive* (target 1, weight $\\alpha$ = "
-            f"**{v['alpha']}**); a lower rating is a confident *negative* (target 0, weight "
-            f"$c_-$ = **{v['negative_weight']}**); every movie you did not rate is a weak "
-            f"negative with weight $w_0$ = **{v['unobserved_weight']}**. With $c_j$ the weight "
+            f"**{v['threshold']}** is a *positive* (target 1, weight $\\alpha$ = "
+            f"**{v['alpha']}**); {_low_rating_sentence(p)}; every movie you did not rate is a "
+            f"weak negative with weight $w_0$ = **{v['unobserved_weight']}**. With $c_j$ the weight "
             "of rated movie $j$, minimising the weighted squared error plus "
             "$\\lambda\\lVert x\\rVert^2$ gives a linear system:\n\n"
             "$$\\Big(w_0\\, Q^\\top Q + \\sum_{j \\in \\text{rated}} (c_j - w_0)\\, q_j q_j^\\top "
@@ -92,8 +113,8 @@ def explain_fold_in(manifest: Mapping, rating_scale: Sequence[float] | None = No
     elif method == "item_similarity":
         parts.append(
             "This model has no user vectors: a movie's score is the sum of its learned "
-            f"item-item weights $W_{{ji}}$ over the movies $j$ you rated at least {v['threshold']} "
-            'stars; "because you liked" names the largest $W_{ji}$.'
+            f"item-item weights $W_{{ji}}$ over the movies $j$ you rated at least {v['threshold']}; "
+            '"because you liked" names the largest $W_{ji}$.'
         )
     elif method == "popularity":
         parts.append("This model ignores your ratings: everyone gets the most popular movies.")
@@ -103,9 +124,9 @@ def explain_fold_in(manifest: Mapping, rating_scale: Sequence[float] | None = No
             "Scores are not additive over rated movies, so picks are not explained."
         )
     parts.append(
-        f"**Your stars** are stored as given: the slider offers exactly the dataset's scale, "
+        f"**Your ratings** are stored as given: each slider offers exactly the dataset's scale, "
         f'{low:g} to {high:g} in steps of {step:g} ("—" means not rated). A one-click group '
-        f"rates its movies {group_rating(scale):g} stars (the top of the scale minus one step)."
+        f"rates its movies {group_rating(scale):g} (the top of the scale minus one step)."
     )
     parts.append(explain_popularity_knob())
     return "\n\n".join(parts)
