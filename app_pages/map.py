@@ -10,6 +10,7 @@ import streamlit as st
 
 from app_pages.ui.artifacts import context, load_named
 from app_pages.ui.mapview import COLOUR_MODES, map_figure, selection_ids, summarize_selection
+from app_pages.ui.search import MAX_QUERY_CHARS
 from app_pages.ui.teaching import explain_map
 from app_pages.ui.text import escape_markdown
 from app_pages.ui.visitor import pick_settings, picks, ratings, setting
@@ -68,6 +69,7 @@ genre = controls[1].selectbox(
 query = controls[2].text_input(
     "Highlight a title",
     key="map_q",
+    max_chars=MAX_QUERY_CHARS,
     placeholder="e.g. the matrix",
     on_change=_search_focus,
 )

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.ui.artifacts import context, load_named
+from app_pages.ui.search import MAX_QUERY_CHARS
 from app_pages.ui.teaching import explain_similarity
 from app_pages.ui.text import escape_markdown
 from app_pages.ui.visitor import setting
@@ -37,6 +38,7 @@ top = st.columns([2, 2, 1, 2], vertical_alignment="bottom")
 query = top[0].text_input(
     "Find a movie",
     key="sim_q",
+    max_chars=MAX_QUERY_CHARS,
     placeholder="e.g. toy story, amelie, alien",
     help="Case, accents and punctuation are ignored; 'the matrix' finds 'Matrix, The (1999)'.",
 )

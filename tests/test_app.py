@@ -421,6 +421,16 @@ def test_url_with_bad_parts_warns_and_keeps_the_rest(monkeypatch, artifacts_root
     assert not at.warning
 
 
+def test_url_with_repeated_r_keys_reads_the_last_and_warns(monkeypatch, artifacts_root, model):
+    a, b = (int(m) for m in model.items["movieId"].iloc[[30, 31]])
+    at = new_app(monkeypatch, artifacts_root, {"r": [f"{a}:5", f"{b}:4"]})
+    at.run()
+    assert not at.exception
+    assert at.session_state["ratings"] == {b: 4.0}
+    assert any("2 sets of ratings" in w.value and "last one" in w.value for w in at.warning)
+    assert at.query_params["r"] == f"{b}:4"  # written back once
+
+
 def test_url_model_selects_that_model(monkeypatch, artifacts_root):
     at = new_app(monkeypatch, artifacts_root, {"model": "bpr"})
     at.run()

@@ -22,7 +22,14 @@ from app_pages.ui.profile import (
     group_rating,
     scale_values,
 )
-from app_pages.ui.search import TitleSearch, deinvert_title, normalize_text
+from app_pages.ui.search import (
+    MAX_QUERY_CHARS,
+    MAX_QUERY_WORDS,
+    TitleSearch,
+    deinvert_title,
+    normalize_text,
+    parse_query,
+)
 from app_pages.ui.tables import metrics_table, profile_size_frame, protocol_label
 from app_pages.ui.teaching import explain_fold_in, explain_map, explain_metrics, explain_similarity
 from app_pages.ui.text import escape_markdown, imdb_url, tmdb_url
@@ -124,6 +131,82 @@ def test_search_limit_and_exclude(search):
     assert len(index.search("the", limit=2)) == 2
     matrix = titles.index("Matrix, The (1999)")
     assert matrix not in index.search("matrix", exclude=[matrix])
+
+
+MOVIELENS_TITLES = [  # real MovieLens titles, spelled as the dataset spells them
+    "Godfather, The (1972)",
+    "Godfather: Part II, The (1974)",
+    "Godfather: Part III, The (1990)",
+    "Father of the Bride Part II (1995)",
+    "Star Wars: Episode IV - A New Hope (1977)",
+    "Star Wars: Episode V - The Empire Strikes Back (1980)",
+    "Star Wars: Episode III - Revenge of the Sith (2005)",
+    "Star Wars: Episode VII - The Force Awakens (2015)",
+    "Lord of the Rings: The Fellowship of the Ring, The (2001)",
+    "Lord of the Rings: The Two Towers, The (2002)",
+    "E.T. the Extra-Terrestrial (1982)",
+    "Fugitive, The (1993)",
+    "Shawshank Redemption, The (1994)",
+    "Rocky IV (1985)",
+    "Eternal Sunshine of the Spotless Mind (2004)",
+]
+
+
+@pytest.fixture
+def movielens():
+    pop = np.arange(len(MOVIELENS_TITLES), 0, -1) * 10  # earlier titles more rated
+    return MOVIELENS_TITLES, TitleSearch(MOVIELENS_TITLES, pop)
+
+
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [
+        ("godfahter", "Godfather, The (1972)"),  # a typo
+        ("shawshenk", "Shawshank Redemption, The (1994)"),
+        ("the godfather part 2", "Godfather: Part II, The (1974)"),  # digits for roman numerals
+        ("godfather part ii", "Godfather: Part II, The (1974)"),
+        ("star wars 5", "Star Wars: Episode V - The Empire Strikes Back (1980)"),
+        ("rocky 4", "Rocky IV (1985)"),
+        ("lotr", "Lord of the Rings: The Fellowship of the Ring, The (2001)"),  # initialism
+        ("e.t.", "E.T. the Extra-Terrestrial (1982)"),
+        ("E T", "E.T. the Extra-Terrestrial (1982)"),
+    ],
+)
+def test_search_forgives_typos_numbers_and_initialisms(movielens, query, first):
+    assert _found(movielens, query)[0] == first
+
+
+def test_search_numbers_match_whole_numbers_not_years(movielens):
+    # "5" is in neither 2005 nor 2015: only Episode V matches.
+    assert _found(movielens, "star wars 5") == [
+        "Star Wars: Episode V - The Empire Strikes Back (1980)"
+    ]
+    assert _found(movielens, "godfather part 2") == ["Godfather: Part II, The (1974)"]
+    assert _found(movielens, "lotr") == [t for t in MOVIELENS_TITLES if t.startswith("Lord of")]
+    # A whole year is a whole number of the title: it still finds the film.
+    assert _found(movielens, "star wars 1977") == ["Star Wars: Episode IV - A New Hope (1977)"]
+
+
+def test_search_has_no_single_letter_noise(movielens):
+    assert _found(movielens, "e.t.") == ["E.T. the Extra-Terrestrial (1982)"]  # not The Fugitive
+    assert _found(movielens, "e") == [] and _found(movielens, "t") == []
+
+
+def test_search_reads_a_bounded_query(movielens):
+    """However long the query, only its first MAX_QUERY_CHARS characters and MAX_QUERY_WORDS words
+    are searched (no timing assert: the cap itself is checked)."""
+    huge = "godfather " + "x" * 140_000
+    assert len(parse_query(huge)) <= MAX_QUERY_WORDS
+    assert parse_query(huge) == ["godfather", "x" * 40]  # 100 characters read, words cut at 40
+    assert _found(movielens, huge) == []  # the capped second word matches no title
+    many = " ".join(["godfather"] * 5_000)
+    assert parse_query(many) == ["godfather"] * MAX_QUERY_WORDS
+    assert _found(movielens, many)[0] == "Godfather, The (1972)"
+    # Words past the cap are never read: a title named only there is not found.
+    late = " ".join(["godfather"] * MAX_QUERY_WORDS + ["shawshank"])
+    assert "Shawshank Redemption, The (1994)" not in _found(movielens, late)
+    far = "shawshank".rjust(MAX_QUERY_CHARS + 10)
+    assert parse_query(far) == [] and _found(movielens, far) == []
 
 
 # -- markdown, scale, links ---------------------------------------------------------------------

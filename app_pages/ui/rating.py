@@ -17,6 +17,7 @@ import recsys
 from .artifacts import Ctx
 from .onboarding import map_grid
 from .profile import group_rating
+from .search import MAX_QUERY_CHARS
 from .text import escape_markdown
 from .visitor import clear_ratings, pick_settings, picks, rate_many, ratings, set_rating, setting
 from .widgets import links_markdown, rating_widget, title_of
@@ -112,6 +113,7 @@ def search_titles(ctx: Ctx) -> None:
     query = st.text_input(
         "Search a title",
         key="search_q",
+        max_chars=MAX_QUERY_CHARS,
         placeholder="e.g. the matrix, amelie, star wars",
         help="Case, accents and punctuation are ignored; 'the matrix' finds "
         "'Matrix, The (1999)'. Plain text, no patterns.",

@@ -155,7 +155,12 @@ def read_url_once(ctx: Ctx) -> None:
             f"The link asks for model {url_model[:40]!r}, which is not available here; "
             f"using {ctx.name!r}."
         )
-    raw = st.query_params.get("r")
+    raw = st.query_params.get("r")  # the last of repeated r= parameters
+    repeated = len(st.query_params.get_all("r"))
+    if repeated > 1:
+        warnings.append(
+            f"The link holds {repeated} sets of ratings (r=...); only the last one was read."
+        )
     if raw and ctx.model is not None:
         found, problems = decode_profile(raw, ctx.model.rating_scale, known_ids=ctx.derived().ids)
         warnings.extend(problems)
@@ -181,7 +186,7 @@ def sync_url(ctx: Ctx) -> None:
     wanted = share_query(ctx)
     for key in ("r", "model"):
         if key in wanted:
-            if st.query_params.get(key) != wanted[key]:
+            if st.query_params.get_all(key) != [wanted[key]]:  # also when repeated
                 st.query_params[key] = wanted[key]
         elif key in st.query_params:
             del st.query_params[key]
