@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-from app_pages.ui.artifacts import context, load_named
-from app_pages.ui.mapview import COLOUR_MODES, map_figure, selection_ids, summarize_selection
+from app_pages.ui.artifacts import base_map, context, files_stamp, load_named, map_data
+from app_pages.ui.mapview import COLOUR_MODES, add_highlights, selection_ids, summarize_selection
 from app_pages.ui.search import MAX_QUERY_CHARS
 from app_pages.ui.teaching import explain_map
 from app_pages.ui.text import escape_markdown
@@ -54,7 +55,13 @@ def _chart_selected(chart_key: str) -> None:
 
 others = [n for n in ctx.names if n != ctx.name]
 controls = st.columns([1.2, 1.2, 2, 1.5])
-colour = controls[0].selectbox("Colour by", COLOUR_MODES, **setting("map_colour", "first genre"))
+colour = controls[0].selectbox(
+    "Colour by",
+    COLOUR_MODES,
+    help="distinctive genre: each movie's genre that is rarest in the whole catalogue (its most "
+    "over-represented one), e.g. Animation rather than Adventure for Toy Story.",
+    **setting("map_colour", COLOUR_MODES[0], valid=lambda v: v if v in COLOUR_MODES else None),
+)
 genre = controls[1].selectbox(
     "Genre",
     d.genres,
@@ -117,27 +124,34 @@ def highlights_for(m) -> tuple[dict[str, np.ndarray], tuple[float, float] | None
 
 
 def draw(m, name: str, height: int) -> None:
+    """One model's map: the cached base figure, copied, with this visitor's layers on top."""
+    path = ctx.path if m is model else ctx.manifests[name]["path"]
+    stamp = ctx.stamp if m is model else files_stamp(path)
+    data = map_data(path, stamp)
+    base = base_map(path, stamp, colour, genre if colour == "one genre" else None, height)
+    fig = go.Figure(base)
     hl, you = highlights_for(m)
-    hover = d.hover if m is model else None
-    fig = map_figure(
-        m.items,
-        m.projection,
-        colour_by=colour,
-        genre=genre,
-        highlights=hl,
-        you=you,
-        height=height,
-        title=f"{name} · {m.model_name}" if compare != NONE else None,
-        hover=hover,
-    )
+    title = f"{name} · {m.model_name}" if compare != NONE else None
+    add_highlights(fig, data.xy, m.items["movieId"].to_numpy(), data.hover, hl, you, title)
     key = f"map_chart_{name}"
+    # No dragmode in the figure: with point selections Streamlit starts the chart in pan mode,
+    # where a click selects a dot; lasso and box stay in the toolbar. No scroll zoom: the mouse
+    # wheel scrolls the page.
     st.plotly_chart(
         fig,
         key=key,
         on_select=lambda: _chart_selected(key),
         selection_mode=("points", "box", "lasso"),
-        config={"scrollZoom": True, "displaylogo": False},
+        config={"scrollZoom": False, "displaylogo": False},
     )
+    if data.fitted is not None:
+        n_fit = int(data.fitted.sum())
+        st.caption(
+            f"Bright dots: the {n_fit} movies the map was fitted on; faint dots: the "
+            f"{len(data.fitted) - n_fit} others (too few ratings or no vector), placed beside "
+            "their nearest fitted movies. Movies that would sit on one spot are spread on a tiny "
+            "spiral, so every dot is one movie and a box counts exactly the dots inside it."
+        )
 
 
 if compare == NONE:
@@ -184,7 +198,13 @@ if focus_ids:
             with cols[1]:
                 nb = model.similar(movie_id, 10)
                 table = pd.DataFrame(
-                    {"title": nb["title"].astype(str), "similarity": nb["similarity"].astype(float)}
+                    {
+                        "title": nb["title"].astype(str),
+                        "similarity": nb["similarity"].astype(float),
+                        "rated by": model.items["n_ratings"].to_numpy()[
+                            codes_of(model, nb["movieId"])
+                        ],
+                    }
                 )
                 table.index = np.arange(1, len(table) + 1)
                 st.dataframe(
@@ -193,6 +213,9 @@ if focus_ids:
                         "title": st.column_config.TextColumn("Nearest neighbours", width="large"),
                         "similarity": st.column_config.ProgressColumn(
                             "Cosine similarity", format="%.3f", min_value=0.0, max_value=1.0
+                        ),
+                        "rated by": st.column_config.NumberColumn(
+                            "Rated by", help="People who rated the movie in the dataset."
                         ),
                     },
                 )
@@ -213,13 +236,14 @@ if focus_ids:
                 column_config={
                     "genre": st.column_config.TextColumn("Genre"),
                     "movies": st.column_config.NumberColumn("Movies"),
-                    "share": st.column_config.ProgressColumn(
-                        "Share of the selection", format="%.0f%%", min_value=0.0, max_value=100.0
+                    "share": st.column_config.NumberColumn(
+                        "Share", format="%.0f%%", help="Share of the selected movies."
                     ),
                     "lift": st.column_config.NumberColumn(
-                        "× catalogue share",
+                        "Lift",
                         format="%.1f×",
-                        help="How over-represented the genre is here compared with all movies.",
+                        help="Share here divided by the share in the whole catalogue: how "
+                        "over-represented the genre is in this region.",
                     ),
                 },
             )

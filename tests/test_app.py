@@ -20,6 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import recsys
+from app_pages.ui.mapview import distinctive_genres
 from app_pages.ui.rating import short_profile_hint
 from recsys.artifacts import save_artifact
 from recsys.foldin import FoldIn
@@ -604,8 +605,7 @@ def test_map_has_genre_traces_and_highlights(app, model):
     (fig,) = figures(app)
     names = trace_names(fig)
     assert all(t["type"] == "scattergl" for t in fig["data"])
-    first_genres = {g[0] for g in model.items["genres"]}
-    assert set(names[:-3]) == first_genres
+    assert set(names[:-3]) == set(distinctive_genres(model.items))
     assert names[-3:] == ["Your ratings", "Your picks", "You are here"]
     ratings_trace = fig["data"][names.index("Your ratings")]
     assert sorted(values(ratings_trace["customdata"])) == sorted(ids)

@@ -13,7 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app_pages.ui.mapview import map_figure, selection_ids, summarize_selection
+from app_pages.ui.mapview import (
+    distinctive_genres,
+    fitted_mask,
+    map_figure,
+    selection_ids,
+    spread_duplicates,
+    summarize_selection,
+)
 from app_pages.ui.onboarding import kmeans, map_grid, onboarding_groups
 from app_pages.ui.profile import (
     decode_profile,
@@ -403,6 +410,87 @@ def test_map_figure_traces_and_safe_hover():
     assert sorted(fig.data[1].customdata) == [20, 40]
     with pytest.raises(ValueError):
         map_figure(items, xy, colour_by="nope")
+
+
+def test_distinctive_genre_is_the_rarest_of_a_movies_genres():
+    genres = [
+        ["Adventure", "Animation", "Children", "Comedy"],  # Toy Story-like
+        ["Adventure", "Comedy"],
+        ["Comedy", "Drama"],
+        ["Drama", "IMAX"],  # a format is never the colour
+        ["IMAX"],
+        ["Adventure", "Drama"],
+        ["Comedy"],
+    ]
+    items = _items([f"M{i} (2000)" for i in range(len(genres))], genres=genres)
+    # Catalogue counts: Comedy 4, Adventure 3, Drama 3, Animation 1, Children 1.
+    assert list(distinctive_genres(items)) == [
+        "Animation",  # ties (Animation, Children: 1 each) go alphabetically
+        "Adventure",
+        "Drama",
+        "Drama",
+        "(no genre)",
+        "Adventure",  # Adventure and Drama tie at 3: alphabetical
+        "Comedy",
+    ]
+
+
+def test_spread_duplicates_gives_every_movie_its_own_dot():
+    rng = np.random.default_rng(0)
+    xy = rng.normal(size=(300, 2)).astype(np.float32)
+    xy[100:250] = xy[5]  # 151 movies on one spot
+    xy[260:270] = [3.0, 3.0]
+    out = spread_duplicates(xy)
+    assert len(np.unique(out, axis=0)) == len(out)  # no two dots share a position
+    alone = np.ones(len(xy), bool)
+    alone[[5, *range(100, 250), *range(260, 270)]] = False
+    assert np.array_equal(out[alone], xy[alone])  # movies alone keep their place
+    assert np.array_equal(out[5], xy[5]) and np.array_equal(out[260], xy[260])  # first stays
+    span = np.ptp(xy[alone], axis=0).max()
+    assert np.abs(out[100:250] - xy[5]).max() < 0.1 * span  # a small spiral, not a smear
+    assert np.array_equal(spread_duplicates(xy), out)  # deterministic
+
+
+def test_fitted_mask_reapplies_the_export_rule():
+    items = _items(["A", "B", "C", "D"], n_ratings=[10, 2, 7, 50])
+    emb = np.array([[1.0, 0], [1, 1], [0, 0], [0, 2]])
+    info = {"min_count": 5, "fitted_on": 2}
+    assert list(fitted_mask(items, emb, info)) == [True, False, False, True]
+    assert fitted_mask(items, emb, {"min_count": 5, "fitted_on": 3}) is None  # does not add up
+    assert fitted_mask(items, emb, {}) is None
+
+
+def test_map_clicks_select_and_the_legend_sits_below():
+    genres = [["Comedy"], ["Drama"], ["Comedy"], ["Drama"]]
+    items = _items(["A (2000)", "B (2001)", "C (2002)", "D (2003)"], genres=genres)
+    xy = np.zeros((4, 2), np.float32)  # all on one spot
+    fitted = np.array([True, True, False, True])
+    fig = map_figure(items, xy, fitted=fitted)
+    assert fig.layout.dragmode is None  # Streamlit then starts in pan mode: a click selects
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0
+    comedy = fig.data[0]
+    assert list(comedy.customdata) == [10, 30]
+    assert comedy.marker.opacity[1] < comedy.marker.opacity[0]  # the placed movie is fainter
+    assert "placed beside" in comedy.hovertext[1] and "placed" not in comedy.hovertext[0]
+    points = np.c_[[x for t in fig.data for x in t.x], [y for t in fig.data for y in t.y]]
+    assert len(np.unique(points, axis=0)) == 4  # four movies, four dots
+    year = map_figure(items, xy, colour_by="year")
+    bar = year.data[-1].marker.colorbar
+    assert bar.orientation == "h" and bar.y >= 1.0  # above the plot, never under the legend
+
+
+def test_committed_maps_know_fitted_from_placed():
+    import recsys
+
+    root = Path(__file__).resolve().parents[1] / "artifacts"
+    paths = sorted(p.parent for p in root.glob("*/manifest.json"))
+    if not paths:
+        pytest.skip("no committed artifacts")
+    for path in paths:
+        model = recsys.load(path)
+        info = model.manifest["projection"]
+        mask = fitted_mask(model.items, model.item_embeddings, info)
+        assert mask is not None and int(mask.sum()) == info["fitted_on"], path
 
 
 # -- report helpers and texts --------------------------------------------------------------------

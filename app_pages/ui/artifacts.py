@@ -18,7 +18,7 @@ import streamlit as st
 
 import recsys
 
-from .mapview import genre_vocabulary, hover_texts
+from .mapview import base_figure, fitted_mask, genre_vocabulary, hover_texts, spread_duplicates
 from .onboarding import Group, onboarding_groups
 from .search import TitleSearch
 
@@ -98,6 +98,40 @@ def derived(path: str, stamp: str) -> Derived:
         ids=frozenset(int(m) for m in items["movieId"]),
         hover=hover_texts(items),
     )
+
+
+@dataclass(frozen=True)
+class MapData:
+    """What every drawing of one model's map shares (cached, read-only): display positions with
+    stacked movies spread apart, shape (n, 2); the fitted-or-placed mask (None: unknown); hover
+    labels."""
+
+    xy: np.ndarray = field(repr=False)
+    fitted: np.ndarray | None = field(repr=False)
+    hover: np.ndarray = field(repr=False)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def map_data(path: str, stamp: str) -> MapData:
+    """:class:`MapData` of one artifact (cached per server process and version of its files)."""
+    model = load_model(path, stamp)
+    info = model.manifest.get("projection") or {}
+    return MapData(
+        xy=spread_duplicates(model.projection),
+        fitted=fitted_mask(
+            model.items, model.item_embeddings, info if isinstance(info, dict) else {}
+        ),
+        hover=derived(path, stamp).hover,
+    )
+
+
+@st.cache_resource(max_entries=64, show_spinner="Drawing the map…")
+def base_map(path: str, stamp: str, colour: str, genre: str | None, height: int):
+    """The map of one artifact without any visitor's layers (a ``go.Figure`` shared by every
+    visitor: copy it before adding to it)."""
+    model = load_model(path, stamp)
+    data = map_data(path, stamp)
+    return base_figure(model.items, data.xy, colour, genre, data.hover, data.fitted, height)
 
 
 @dataclass
