@@ -63,11 +63,13 @@ def browser():
 def test_rate_three_movies_see_picks_visit_every_page(server, browser):
     from playwright.sync_api import expect
 
+    # A generous wait for each check: the machine may be shared (no timing is asserted here).
+    expect.set_options(timeout=60_000)
     OUT.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
     page.set_default_timeout(30_000)
     page.goto(server)
-    expect(page.get_by_text("Your picks")).to_be_visible()
+    expect(page.get_by_text("Your picks", exact=True)).to_be_visible()
     expect(page.get_by_text("Popular picks for now")).to_be_visible()
 
     page.get_by_role("tab", name="Well-known movies").click()
@@ -123,15 +125,91 @@ def test_rate_three_movies_see_picks_visit_every_page(server, browser):
     assert page.url.endswith(query)  # the profile follows the visitor across pages
     page.screenshot(path=str(OUT / "map.png"))
 
-    # Lasso a wide region (the chart's default drag mode): the region's movies are listed.
+    # A click on a dot (the chart's default mode) lists that movie's neighbours.
+    x, y, _ = isolated_dot(page)
+    page.mouse.click(x, y)
+    expect(page.get_by_role("heading", name="Selected:")).to_be_visible()
+    expect(page.get_by_text("Nearest neighbours")).to_be_visible()
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.get_by_role("button", name="Clear selection").click()
+    expect(page.get_by_role("heading", name="Selected:")).to_have_count(0)
+
+    # A box selection (toolbar) counts exactly the dots drawn inside the box.
+    chart.hover()
+    chart.locator("[data-title='Box Select']").click()
     area = chart.locator(".nsewdrag").first.bounding_box()
-    corners = [(0.1, 0.1), (0.9, 0.1), (0.9, 0.9), (0.1, 0.9), (0.1, 0.12)]
-    page.mouse.move(area["x"] + area["width"] * 0.1, area["y"] + area["height"] * 0.1)
+    x0, y0 = area["x"] + area["width"] * 0.35, area["y"] + area["height"] * 0.35
+    x1, y1 = area["x"] + area["width"] * 0.6, area["y"] + area["height"] * 0.6
+    page.mouse.move(x0, y0)
     page.mouse.down()
-    for fx, fy in corners[1:]:
-        page.mouse.move(area["x"] + area["width"] * fx, area["y"] + area["height"] * fy, steps=10)
+    page.mouse.move(x1, y1, steps=10)
     page.mouse.up()
-    expect(page.get_by_text("movies in the selected region")).to_be_visible()
+    heading = page.get_by_role("heading", name="movies in the selected region")
+    expect(heading).to_be_visible()
+    shown = int(heading.inner_text().split()[0])
+    # The box as Plotly recorded it (data coordinates), and the dots drawn inside it.
+    plot = page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first
+    box = plot.evaluate(
+        "(gd) => { const s = gd.layout.selections[0]; return [s.x0, s.x1, s.y0, s.y1]; }"
+    )
+    bx0, bx1, by0, by1 = min(box[:2]), max(box[:2]), min(box[2:]), max(box[2:])
+    # Dots cut by the box's edge (within a pixel of it) may fall either way.
+    px, py = (bx1 - bx0) / (x1 - x0), (by1 - by0) / (y1 - y0)  # one pixel in data units
+    drawn = dots(page, data=True)
+
+    def count(grow: float) -> int:
+        return len(
+            {
+                m
+                for x, y, m in drawn
+                if bx0 - grow * px <= x <= bx1 + grow * px
+                and by0 - grow * py <= y <= by1 + grow * py
+            }
+        )
+
+    assert 0 < count(-1) <= shown <= count(1), (count(-1), shown, count(1))
     expect(page.get_by_text("Dominant genres")).to_be_visible()
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()
+
+
+# The movies' dots as drawn: page pixel position and movieId of every point of the map's base
+# traces (the visitor's own layers repeat movies already there), read from Plotly's own state.
+_DOTS_JS = """([gd, data]) => {
+    const box = gd.getBoundingClientRect();
+    const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+    const out = [];
+    for (const t of gd._fullData) {
+        if (["Your ratings", "Your picks", "You are here"].includes(t.name)) continue;
+        if (t.name.startsWith("Search:") || t.name.startsWith("Neighbours of")) continue;
+        if (t.name.startsWith("Selected:")) continue;
+        for (let k = 0; k < t.x.length; k++) {
+            const px = xa._offset + xa.l2p(t.x[k]), py = ya._offset + ya.l2p(t.y[k]);
+            if (px < xa._offset || px > xa._offset + xa._length) continue;
+            if (py < ya._offset || py > ya._offset + ya._length) continue;
+            const movie = Number(t.customdata[k]);
+            out.push(data ? [t.x[k], t.y[k], movie] : [box.left + px, box.top + py, movie]);
+        }
+    }
+    return out;
+}"""
+
+
+def dots(page, data: bool = False) -> list[tuple[float, float, int]]:
+    """(x, y, movieId) of every dot inside the axes: page pixels, or data coordinates."""
+    plot = page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first
+    return [tuple(d) for d in plot.evaluate(f"(gd) => ({_DOTS_JS})([gd, {str(data).lower()}])")]
+
+
+def isolated_dot(page) -> tuple[float, float, int]:
+    """A dot in the middle half of the chart whose nearest other dot is farthest away (so a
+    click there can only mean that movie)."""
+    import numpy as np
+
+    pts = np.array(dots(page))
+    lo, hi = np.percentile(pts[:, :2], 25, axis=0), np.percentile(pts[:, :2], 75, axis=0)
+    middle = pts[((pts[:, :2] >= lo) & (pts[:, :2] <= hi)).all(axis=1)][:600]
+    d = np.linalg.norm(middle[:, None, :2] - pts[None, :, :2], axis=2)
+    d[d == 0] = np.inf
+    best = middle[int(np.argmax(d.min(axis=1)))]
+    return float(best[0]), float(best[1]), int(best[2])
