@@ -110,6 +110,7 @@ def neighbour_table(m, name: str, other_ids: set[int] | None) -> list[int]:
             "title": nb["title"].astype(str),
             "genres": [", ".join(g) for g in m.items["genres"].to_numpy()[codes]],
             "similarity": nb["similarity"].astype(float),
+            "rated by": m.items["n_ratings"].to_numpy()[codes],
         }
     )
     table.index = np.arange(1, len(table) + 1)
@@ -127,6 +128,9 @@ def neighbour_table(m, name: str, other_ids: set[int] | None) -> list[int]:
             "genres": st.column_config.TextColumn("Genres"),
             "similarity": st.column_config.ProgressColumn(
                 "Cosine similarity", format="%.3f", min_value=0.0, max_value=1.0
+            ),
+            "rated by": st.column_config.NumberColumn(
+                "Rated by", help="People who rated the movie in the dataset."
             ),
             "in both": st.column_config.CheckboxColumn("In both lists"),
         },

@@ -20,6 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import recsys
+from app_pages.ui.lists import min_ratings_options, recommend_with_knob
 from app_pages.ui.mapview import distinctive_genres
 from app_pages.ui.rating import short_profile_hint
 from recsys.artifacts import save_artifact
@@ -213,7 +214,9 @@ def title_of(model, movie_id) -> str:
 
 
 def expected_titles(model, ratings, **kw) -> list[str]:
-    return list(model.recommend(ratings, k=kw.pop("k", 10), **kw)["title"])
+    """The picks the app should show (the knob's re-ranking is tested on its own)."""
+    k, knob = kw.pop("k", 10), kw.pop("popularity", 0)
+    return list(recommend_with_knob(model, ratings, k=k, knob=knob, **kw)["title"])
 
 
 def grid_ids(at: AppTest) -> list[int]:
@@ -328,11 +331,16 @@ def test_filters(app, model):
     app.multiselect(key="w_genres").set_value([]).run()
     app.slider(key="w_years").set_value((1960, 1980)).run()
     assert pick_titles(app) == expected_titles(model, ratings, k=5, years=(1960, 1980))
-    app.select_slider(key="w_min_ratings").set_value(10).run()
-    expect = expected_titles(model, ratings, k=5, years=(1960, 1980), min_ratings=10)
+    options = app.select_slider(key="w_min_ratings").options
+    assert [int(o) for o in options] == min_ratings_options(model.items["n_ratings"])
+    least = int(options[1])
+    app.select_slider(key="w_min_ratings").set_value(least).run()
+    expect = expected_titles(model, ratings, k=5, years=(1960, 1980), min_ratings=least)
     assert pick_titles(app) == expect
     app.slider(key="w_popularity").set_value(-1.0).run()
-    niche = expected_titles(model, ratings, k=5, years=(1960, 1980), min_ratings=10, popularity=-1)
+    niche = expected_titles(
+        model, ratings, k=5, years=(1960, 1980), min_ratings=least, popularity=-1
+    )
     assert pick_titles(app) == niche
     # Filters survive a trip to another page.
     app.switch_page(REPORT).run()

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from app_pages.ui.lists import min_ratings_options, popularity_rerank, recommend_with_knob
 from app_pages.ui.mapview import (
     distinctive_genres,
     fitted_mask,
@@ -491,6 +492,57 @@ def test_committed_maps_know_fitted_from_placed():
         info = model.manifest["projection"]
         mask = fitted_mask(model.items, model.item_embeddings, info)
         assert mask is not None and int(mask.sum()) == info["fitted_on"], path
+
+
+# -- the pick list's knobs ----------------------------------------------------------------------
+
+
+def test_popularity_rerank_moves_the_popular_up_or_down():
+    scores = np.array([5.0, 4.0, 3.9, 3.8, 1.0])
+    counts = np.array([2, 500, 3, 300, 1000])
+    assert list(popularity_rerank(scores, counts, 0.0)) == [0, 1, 2, 3, 4]
+    mainstream = list(popularity_rerank(scores, counts, 1.0))
+    niche = list(popularity_rerank(scores, counts, -1.0))
+    assert mainstream.index(1) < mainstream.index(0) and niche[0] == 0
+    assert niche.index(2) < niche.index(1)  # the rarely-rated 3.9 overtakes the popular 4.0
+    assert list(popularity_rerank(np.ones(3), np.ones(3), 1.0)) == [0, 1, 2]  # ties keep order
+
+
+def test_min_ratings_options_follow_the_data():
+    counts = np.r_[np.ones(500), np.arange(1, 330)]
+    options = min_ratings_options(counts)
+    assert options[0] == 0 and options == sorted(set(options))
+    assert all(o <= counts.max() for o in options) and 500 not in options
+    assert all(str(o)[0] in "125" and set(str(o)[1:]) <= {"0"} for o in options[1:])
+    assert min_ratings_options([]) == [0]
+    assert min_ratings_options([3, 3, 3]) == [0, 2]
+
+
+def _committed_models():
+    import recsys
+
+    root = Path(__file__).resolve().parents[1] / "artifacts"
+    paths = sorted(p.parent for p in root.glob("*/manifest.json"))
+    if not paths:
+        pytest.skip("no committed artifacts")
+    return [recsys.load(p) for p in paths]
+
+
+def test_popularity_knob_changes_most_of_the_list():
+    """For a typical 5-movie profile (each quick-start group) of each committed model, the top 10
+    at -1 and at +1 share at most half their movies; every minimum-ratings option keeps picks."""
+    for model in _committed_models():
+        groups = onboarding_groups(model.items, model.item_embeddings, seed=0)
+        assert groups
+        for group in groups:
+            profile = {m: 4.5 for m in group.movie_ids}
+            niche = set(recommend_with_knob(model, profile, 10, -1.0)["movieId"])
+            mainstream = set(recommend_with_knob(model, profile, 10, 1.0)["movieId"])
+            assert len(niche) == len(mainstream) == 10
+            assert len(niche & mainstream) <= 5, (model.name, group.label)
+        options = min_ratings_options(model.items["n_ratings"])
+        assert max(options) <= model.items["n_ratings"].max()
+        assert len(model.recommend({}, k=10, min_ratings=max(options))) == 10
 
 
 # -- report helpers and texts --------------------------------------------------------------------

@@ -18,6 +18,7 @@ import streamlit as st
 
 import recsys
 
+from .lists import min_ratings_options
 from .mapview import base_figure, fitted_mask, genre_vocabulary, hover_texts, spread_duplicates
 from .onboarding import Group, onboarding_groups
 from .search import TitleSearch
@@ -78,6 +79,7 @@ class Derived:
     genres: list[str]
     years: tuple[int, int] | None
     ids: frozenset
+    min_ratings_options: list[int]
     hover: np.ndarray = field(repr=False)
 
 
@@ -96,6 +98,7 @@ def derived(path: str, stamp: str) -> Derived:
         genres=genre_vocabulary(items),
         years=years,
         ids=frozenset(int(m) for m in items["movieId"]),
+        min_ratings_options=min_ratings_options(items["n_ratings"].to_numpy()),
         hover=hover_texts(items),
     )
 

@@ -174,32 +174,36 @@ def filters(ctx: Ctx) -> None:
                     valid=lambda v: (max(lo, min(int(v[0]), hi)), min(hi, max(int(v[1]), lo))),
                 ),
             )
+        options = d.min_ratings_options
         st.select_slider(
             "At least this many ratings in the dataset",
-            options=[0, 5, 10, 20, 50, 100, 200, 500],
-            **setting("min_ratings", 0),
+            options=options,
+            help="The steps are the 50th, 75th, 90th, 95th and 99th percentiles of how many "
+            "ratings a movie has in this catalogue (so the last keeps about 1 % of the movies).",
+            **setting("min_ratings", 0, valid=lambda v: max(o for o in options if o <= int(v))),
         )
         st.slider(
             "Popularity: ← more niche · more mainstream →",
             -1.0,
             1.0,
             step=0.25,
-            help="0 ranks by the model's score alone; see 'How this works' below for the formula.",
+            help="0 ranks by the model's score alone; otherwise the model's best 50 candidates are "
+            "re-ranked; see 'How this works' below for the formula.",
             **setting("popularity", 0.0),
         )
 
 
 def pick_markdown(rank: int, row: Mapping, n_ratings: int, fallback: bool) -> str:
     """One pick as two Markdown lines: ``**rank. Title** · year`` then genres, "rated by N
-    people" or the score, "because you liked ..." and links out. Dataset strings are escaped."""
+    people", the score (not for popular fallback picks), "because you liked ..." and links out.
+    Dataset strings are escaped."""
     title = str(row["title"])
     year = "" if pd.isna(row["year"]) else str(int(row["year"]))
     # MovieLens titles usually end with "(year)"; say the year only when they do not.
     year = f" · {year}" if year and f"({year})" not in title else ""
     line2 = [escape_markdown(", ".join(row["genres"]) or "no genre")]
-    if fallback:
-        line2.append(f"rated by {int(n_ratings)} people")
-    else:
+    line2.append(f"rated by {int(n_ratings)} {'person' if int(n_ratings) == 1 else 'people'}")
+    if not fallback:
         line2.append(f"score {float(row['score']):.3f}")
     if row.get("because"):
         line2.append(f"because you liked *{escape_markdown(row['because'])}*")

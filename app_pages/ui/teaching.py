@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from recsys.foldin import PARAM_DEFAULTS
 
+from .lists import KNOB_WEIGHT, POOL
 from .profile import group_rating
 from .text import escape_markdown
 
@@ -49,15 +50,18 @@ def _low_rating_sentence(params: Mapping) -> str:
 
 
 def explain_popularity_knob() -> str:
-    """The popularity knob's formula (from ``Artifact.recommend``), as Markdown."""
+    """The popularity knob's formula (:func:`app_pages.ui.lists.popularity_rerank`), as Markdown."""
     return (
-        "**The popularity knob** re-ranks the candidates that pass the filters:\n\n"
-        "$$\\text{rank}_i = z(\\text{score}_i) + p \\cdot z(\\log(1 + n_i))$$\n\n"
-        "where $z$ standardises over the candidates (subtract the mean, divide by the standard "
+        f"**The popularity knob** re-ranks the model's best {POOL} candidates that pass the "
+        "filters:\n\n"
+        f"$$\\text{{rank}}_i = z(\\text{{score}}_i) + {KNOB_WEIGHT:g}\\, p \\cdot "
+        "z(\\log(1 + n_i))$$\n\n"
+        f"where $z$ standardises over those {POOL} (subtract the mean, divide by the standard "
         "deviation), $n_i$ is the movie's number of ratings in the dataset and $p \\in [-1, 1]$ is "
         "the knob: $p > 0$ favours mainstream movies, $p < 0$ niche ones, $p = 0$ ranks by score "
-        "alone. Filters (genres, years, minimum number of ratings) remove candidates first and the "
-        "list is refilled from lower ranks."
+        "alone. Standardised over the whole catalogue instead, the top scores would be outliers "
+        "that the knob could barely move. Filters (genres, years, minimum number of ratings) "
+        "remove candidates first."
     )
 
 

@@ -21,6 +21,7 @@ import streamlit as st
 import recsys
 
 from .artifacts import Ctx, default_name
+from .lists import recommend_with_knob
 from .profile import decode_profile, encode_profile
 
 RATINGS = "ratings"  # session key: {movieId: rating}, insertion order = order rated
@@ -124,14 +125,16 @@ def pick_settings(ctx: Ctx) -> PickSettings:
 
 
 def picks(model: recsys.Artifact, settings: PickSettings) -> pd.DataFrame:
-    """model.recommend for this visitor with their filters."""
-    return model.recommend(
+    """This visitor's picks with their filters and popularity knob
+    (:func:`app_pages.ui.lists.recommend_with_knob`)."""
+    return recommend_with_knob(
+        model,
         ratings(),
         k=settings.k,
+        knob=float(settings.popularity),
         genres=list(settings.genres) or None,
         years=settings.years,
         min_ratings=settings.min_ratings,
-        popularity=settings.popularity,
     )
 
 
