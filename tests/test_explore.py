@@ -22,7 +22,13 @@ from app_pages.ui.mapview import (
     spread_duplicates,
     summarize_selection,
 )
-from app_pages.ui.onboarding import kmeans, map_grid, onboarding_groups
+from app_pages.ui.onboarding import (
+    foreign_title,
+    kmeans,
+    map_grid,
+    onboarding_groups,
+    taste_label,
+)
 from app_pages.ui.profile import (
     decode_profile,
     encode_profile,
@@ -327,20 +333,107 @@ def test_kmeans_finds_clusters_and_is_seeded():
     assert len(set(labels)) <= 3
 
 
-def test_onboarding_groups_come_from_different_regions():
-    x, truth = _clustered(n_per=30, k=4)
-    n = len(x)
-    genres = [[["Action"], ["Comedy"], ["Drama"], ["Horror"]][t] for t in truth]
-    items = _items([f"Movie {i} ({1990 + i % 30})" for i in range(n)], np.arange(n, 0, -1), genres)
-    groups = onboarding_groups(items, x, n_groups=4, pool=n, per_group=5, seed=0)
-    assert len(groups) == 4
-    assert sorted(g.label for g in groups) == ["Action", "Comedy", "Drama", "Horror"]
+def label_matches_members(label: str, items: pd.DataFrame, codes) -> bool:
+    """Reference check of a group's name against its members, part by part: a genre is held by
+    at least 80 % of them ("Mostly G": half), "Foreign-language" by all, and decades
+    ("1940s-1960s" or "1950s") contain every member's year."""
+    codes = list(codes)
+    genres = [set(items["genres"].iat[c]) for c in codes]
+    years = items["year"].to_numpy(dtype=np.float64, na_value=np.nan)[codes]
+    if label == "Mixed":
+        return True
+    for part in label.split(" · "):
+        era = re.fullmatch(r"(\d{4})s(?:–(\d{4})s)?", part)
+        if part.startswith("Mostly "):
+            ok = sum(part[7:] in g for g in genres) >= 0.5 * len(codes)
+        elif part == "Foreign-language":
+            ok = all(foreign_title(items["title"].iat[c]) for c in codes)
+        elif era:
+            lo, hi = int(era.group(1)), int(era.group(2) or era.group(1))
+            ok = bool(np.all((years >= lo) & (years < hi + 10)))
+        else:
+            ok = sum(part in g for g in genres) >= 0.8 * len(codes)
+        if not ok:
+            return False
+    return True
+
+
+def test_onboarding_groups_are_distinct_tastes_named_by_their_members():
+    rows = (
+        [("Documentary",), 2005] * 1
+        + [("Animation", "Children", "Comedy"), 1995] * 1
+        + [("Horror", "Thriller"), 1985] * 1
+        + [("Drama", "Romance"), 1950] * 1
+    )
+    n_per = 8
+    genres, years, titles = [], [], []
+    for t in range(4):
+        for i in range(n_per):
+            genres.append(list(rows[2 * t]))
+            years.append(rows[2 * t + 1] + i % 3)
+            titles.append(f"Movie {t}-{i} ({rows[2 * t + 1] + i % 3})")
+    n = len(titles)
+    items = _items(titles, np.arange(n, 0, -1) * 3, genres, years)
+    x, _ = _clustered(n_per=n_per, k=4)
+    groups = onboarding_groups(items, x, per_group=5)
+    assert [g.taste for g in groups] == [
+        "documentaries",
+        "classics",
+        "family and animation",
+        "horror",
+        "romance",
+    ][: len(groups)]
+    labels = {g.taste: g.label for g in groups}
+    assert labels["documentaries"] == "Documentary"
+    # Shared genres, rarer in the catalogue first (ties alphabetical), at most two; decades
+    # only before 1980.
+    assert labels["family and animation"] == "Animation · Children"  # 1990s: not old
+    assert labels["classics"] == "Drama · Romance · 1950s"
     for g in groups:
-        assert len(g.movie_ids) == 5 and g.size == 30
-        assert len({int(truth[c]) for c in g.codes}) == 1  # one region each
+        assert len(g.movie_ids) == 5 and len(set(g.codes)) == 5
+        assert label_matches_members(g.label, items, g.codes), g
         counts = items["n_ratings"].to_numpy()[list(g.codes)]
         assert list(counts) == sorted(counts, reverse=True)  # best-known first
-    assert onboarding_groups(items, x, seed=0) == onboarding_groups(items, x, seed=0)
+    used = [c for g in groups for c in g.codes]
+    assert len(used) == len(set(used))  # a movie is in one group only
+    assert onboarding_groups(items, x) == onboarding_groups(items, x)
+
+
+def test_label_check_can_fail():
+    items = _items(["A (1990)", "B (1991)"], genres=[["Drama"], ["Comedy"]], years=[1990, 1991])
+    assert not label_matches_members("Drama", items, [0, 1])
+    assert label_matches_members("Mostly Comedy", items, [0, 1])
+    assert not label_matches_members("1950s", items, [0, 1])
+    assert label_matches_members("1990s", items, [0, 1])
+    assert taste_label(items, [0, 1]) == "Mostly Comedy"  # ties: alphabetical
+
+
+@pytest.mark.parametrize(
+    ("title", "foreign"),
+    [
+        ("Spirited Away (Sen to Chihiro no kamikakushi) (2001)", True),
+        ("Amelie (Fabuleux destin d'Amélie Poulain, Le) (2001)", True),
+        ("Raiders of the Lost Ark (Indiana Jones and the Raiders of the Lost Ark) (1981)", False),
+        ("Léon: The Professional (a.k.a. The Professional) (Léon) (1994)", False),
+        ("Se7en (a.k.a. Seven) (1995)", False),
+        ("Toy Story (1995)", False),
+    ],
+)
+def test_foreign_title(title, foreign):
+    assert foreign_title(title) is foreign
+
+
+def test_committed_groups_are_named_by_their_members():
+    """Every quick-start group of every committed model: a label its five members bear out, and
+    the distinct tastes the app promises."""
+    for model in _committed_models():
+        groups = onboarding_groups(model.items, model.item_embeddings)
+        tastes = {g.taste for g in groups}
+        assert {"family and animation", "horror", "documentaries", "classics"} <= tastes
+        assert {"foreign-language", "science fiction", "romance"} <= tastes
+        for g in groups:
+            assert label_matches_members(g.label, model.items, g.codes), (model.name, g)
+            assert g.label != "Mixed"
 
 
 def test_map_grid_covers_the_map():

@@ -22,7 +22,7 @@ from .text import escape_markdown
 from .visitor import clear_ratings, pick_settings, picks, rate_many, ratings, set_rating, setting
 from .widgets import links_markdown, rating_widget, title_of
 
-GRID_SIZE = 16
+GRID_SIZE = 15  # five rows of three: columns wide enough for whole words at 1400 px
 # Below this many ratings the most popular movies are about as good as any model's picks (the
 # users protocol's quality-by-profile-size curve): the picks say so.
 SHORT_PROFILE = 5
@@ -33,10 +33,11 @@ def quick_start(ctx: Ctx) -> None:
     scale = ctx.model.rating_scale
     value = group_rating(scale)
     st.caption(
-        "Pick a kind of movie you like: one click rates its five best-known movies "
-        f"**{value:g} ★** (the top of the scale minus one step). Each group is a region of "
-        "the embedding space, found by k-means on the most-rated movies. Movies you already "
-        "rated keep your rating; you can change or remove each rating below."
+        "Pick a kind of film you like: one click rates its five movies "
+        f"**{value:g}** (the top of the scale minus one step). Each group is a kind of film "
+        "(by genre, era, or an original title in another language), shown by five well-known "
+        "movies the model places closest to the group's centre, and named by what those five "
+        "share. Movies you already rated keep your rating; change or remove any rating below."
     )
     groups = ctx.derived().groups
     rated = ratings()
@@ -81,7 +82,7 @@ def well_known_grid(ctx: Ctx) -> None:
     """A grid of well-known movies from all over the map, each with its rating slider."""
     model = ctx.model
     grid_ids = _grid_ids(ctx)
-    top = st.columns([3, 1])
+    top = st.columns([2, 1])
     top[0].caption(
         f"Well-known movies from all over the embedding map: {GRID_SIZE} regions, one of "
         "the most-rated movies of each. Slide to rate; leave on — if you have not seen it."
@@ -95,9 +96,9 @@ def well_known_grid(ctx: Ctx) -> None:
         width="stretch",
     )
     known = [(m, int(c)) for m, c in zip(grid_ids, model.codes(grid_ids)) if c >= 0]
-    cols = st.columns(4)
+    cols = st.columns(3)
     for i, (movie_id, code) in enumerate(known):
-        with cols[i % 4].container(border=True):
+        with cols[i % 3].container(border=True):
             _movie_card(model, movie_id, code, "grid")
 
 
@@ -136,7 +137,7 @@ def your_ratings(ctx: Ctx) -> None:
     if not rated:
         st.caption("Nothing rated yet: the picks on the right are simply the most popular movies.")
     for movie_id in list(rated):
-        row = st.columns([5, 1], vertical_alignment="bottom")
+        row = st.columns([4, 1.3], vertical_alignment="bottom")
         with row[0]:
             label = escape_markdown(title_of(ctx.model, movie_id))
             rating_widget(movie_id, "rated", label, ctx.model.rating_scale)
