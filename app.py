@@ -27,13 +27,15 @@ PAGES = [
     st.Page("app_pages/report.py", title="Model report", icon=":material/analytics:"),
 ]
 
-# Streamlit's own page list is hidden: the frame's sidebar links carry the profile in the link.
-page = st.navigation(PAGES, position="hidden")
+ctx = frame.load()
+# Streamlit's own page list in the sidebar (it closes the sidebar after a tap on a phone); hidden
+# when no model loads, since every page would show the setup page.
+page = st.navigation(PAGES, position="sidebar" if ctx.model is not None else "hidden")
 st.set_page_config(
     page_title=f"{page.title} · {frame.APP_TITLE}",
     page_icon=":material/movie:",
     layout="wide",
     menu_items={"About": "Rate movies, watch the picks change, explore the embedding space."},
 )
-if frame.frame(PAGES) is not None:
+if frame.frame(ctx):
     page.run()

@@ -18,6 +18,8 @@ st.write(
     "Rate a few movies you know and watch the picks change. "
     f"Model **{escape_markdown(ctx.name)}**; slide a rating from {low:g} to {high:g}."
 )
+picks = rating.current_picks(ctx)
+rating.top_picks_summary(picks)
 left, right = st.columns([1.15, 1], gap="large")
 with left:
     groups, grid, search = st.tabs(["Quick start", "Well-known movies", "Search a title"])
@@ -31,6 +33,6 @@ with left:
 with right:
     st.subheader("Your picks")
     rating.filters(ctx)
-    rating.pick_list(ctx)
+    rating.pick_list(ctx, picks)
 
 how_this_works(explain_fold_in(ctx.model.manifest, ctx.model.rating_scale))

@@ -348,6 +348,19 @@ def test_filters(app, model):
     assert pick_titles(app) == niche
 
 
+def test_a_rating_is_answered_near_the_top_and_in_a_toast(app, model):
+    """On a phone the pick list is far below the rating widgets: the first picks are also one
+    line near the top, and a toast names the new first pick right after a rating."""
+    assert not app.toast  # nothing rated yet: no summary, no toast
+    app.button(key="group_0").click().run()
+    first = pick_titles(app)[0]
+    summary = [plain(md.value) for md in app.markdown if md.value.startswith("Top picks for you")]
+    assert len(summary) == 1 and f"1. {first}" in summary[0]
+    assert [plain(t.value) for t in app.toast] == [f"Top pick now: **{first}**"]
+    app.run()  # a rerun without a new rating: no new toast
+    assert not app.toast
+
+
 def test_short_profile_hint_until_five_ratings(app, model):
     ids = grid_ids(app)[:5]
     for n, movie_id in enumerate(ids, start=1):
@@ -466,30 +479,11 @@ PAGE_TITLES = {
 }
 
 
-def nav_links(at: AppTest) -> list:
-    return list(at.sidebar.get("page_link"))
-
-
-def test_sidebar_links_the_four_pages_in_order(app):
-    links = nav_links(app)
-    assert [link.proto.label for link in links] == [
-        "Rate & recommend",
-        "Similar movies",
-        "Embedding map",
-        "Model report",
-    ]
-    # The landing page is the default page (empty url path); the others are named by their file.
-    assert [link.proto.page for link in links] == ["", "similar", "map", "report"]
-    assert all(link.proto.icon.startswith(":material/") for link in links)
-    assert not any(link.proto.query_string for link in links)  # nothing rated, default model
-
-
 def test_every_page_draws_the_shared_frame(app):
     for page in PAGES:
         app.switch_page(page).run()
         assert not app.exception, (page, app.exception)
         assert [t.value for t in app.title] == [PAGE_TITLES[page]]
-        assert len(nav_links(app)) == 4
         assert app.sidebar.selectbox(key="model_name").value == "ials"
 
 
@@ -502,10 +496,6 @@ def test_profile_model_and_settings_survive_page_switches(app, artifacts_root):
     ratings = dict(app.session_state["ratings"])
     query = dict(app.query_params)
     assert query == {"r": f"{ids[0]}:5,{ids[1]}:5", "model": "bpr"}
-    # The links carry the profile, so a page opened from one (even in a new tab) agrees.
-    assert {link.proto.query_string for link in nav_links(app)} == {
-        f"r={ids[0]}%3A5%2C{ids[1]}%3A5&model=bpr"
-    }
     for page in (SIMILAR, MAP, REPORT, LANDING):
         app.switch_page(page).run()
         assert not app.exception, (page, app.exception)
@@ -531,13 +521,15 @@ def test_link_to_another_page_reads_the_profile(monkeypatch, artifacts_root, mod
     assert sorted(values(ratings_trace["customdata"])) == sorted(ids)
 
 
-def test_page_scripts_are_exactly_the_linked_pages(app):
-    """app.py's st.navigation owns the page list: every script in app_pages/ is linked once, and
-    there is no pages/ folder (Streamlit would run it in its legacy multipage mode)."""
+def test_every_page_script_is_a_registered_page(app):
+    """app.py's st.navigation owns the page list: every script in app_pages/ is registered
+    (AppTest.switch_page refuses a file st.navigation did not register), and there is no pages/
+    folder (Streamlit would run it in its legacy multipage mode)."""
     assert not (ROOT / "pages").exists()
-    scripts = sorted(p.stem for p in (ROOT / "app_pages").glob("*.py"))
-    linked = sorted(link.proto.page or "rate" for link in nav_links(app))  # "": the default page
-    assert linked == scripts == ["map", "rate", "report", "similar"]
+    scripts = sorted(f"app_pages/{p.name}" for p in (ROOT / "app_pages").glob("*.py"))
+    assert scripts == sorted(PAGES)
+    with pytest.raises(ValueError, match="navigation page"):
+        app.switch_page("app_pages/ui/frame.py")  # a helper, not a page
 
 
 # -- model selector -----------------------------------------------------------------------------
@@ -764,7 +756,6 @@ def test_setup_page_is_shown_on_every_page(monkeypatch, tmp_path):
         assert not at.exception, (page, at.exception)
         assert [t.value for t in at.title] == ["This app needs a trained model"], page
         assert "--model ials --out artifacts/ials --default" in _setup_page_text(at)
-        assert not nav_links(at)  # no links to pages that cannot work
 
 
 def test_embedding_size_comes_from_the_item_vectors(monkeypatch, artifacts_root, tmp_path):

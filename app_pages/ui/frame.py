@@ -1,19 +1,18 @@
 """The frame app.py draws once per run, around whichever page is chosen.
 
-:func:`frame`: artifacts, the setup page (instead of any page) when no artifact loads, the profile
-from the link and back into it, the shared sidebar (navigation, model selector, share link) and
-warnings. Pages then read this run's context with :func:`app_pages.ui.artifacts.context`.
+:func:`load` finds the artifacts and loads the chosen model; :func:`frame` draws the setup page
+(instead of any page) when none loads, else reads the profile from the link once, writes it back,
+and draws the shared sidebar (model selector, share link) and warnings. Pages then read this
+run's context with :func:`app_pages.ui.artifacts.context`.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import streamlit as st
 
 from .artifacts import ARTIFACTS_ENV, Ctx, build_context, default_name
 from .text import escape_markdown
-from .visitor import ratings, read_url_once, share_link, share_query, sync_url
+from .visitor import ratings, read_url_once, share_link, sync_url
 
 APP_TITLE = "Seeing recommendation embeddings"
 SETUP_COMMANDS = (
@@ -22,42 +21,36 @@ SETUP_COMMANDS = (
 )
 
 
-def frame(pages: Sequence) -> Ctx | None:
-    """Everything around the page; returns this run's context (its ``model`` loaded), or None
-    after drawing the setup page when no artifact can be loaded (the page must not run then).
-
-    ``pages``: the app's ``st.Page`` objects, in the order the sidebar links them.
-    """
+def load() -> Ctx:
+    """This run's context: the artifacts found and the model chosen and loaded (None when none
+    loads). Kept in the session for the page and for callbacks."""
     ctx = build_context()
     st.session_state["_ctx"] = ctx
+    return ctx
+
+
+def frame(ctx: Ctx) -> bool:
+    """Everything around the page; False after drawing the setup page instead, when no
+    artifact can be loaded (the page must not run then)."""
     if ctx.model is None:
         setup_needed_page(ctx)
-        return None
+        return False
     read_url_once(ctx)
     sync_url(ctx)
-    sidebar(ctx, pages)
+    sidebar(ctx)
     if ctx.problems:
         with st.sidebar:
             for problem in ctx.problems:
                 st.warning(escape_markdown(problem), icon=":material/warning:")
     show_url_warnings()
-    return ctx
+    return True
 
 
-def navigation(ctx: Ctx, pages: Sequence) -> None:
-    """Links to the pages. Each link carries the profile and model in its query string, so a page
-    opened from it (also in a new tab) shows the same picks. (Streamlit's own page list, which
-    would not carry them, is hidden: ``st.navigation(..., position="hidden")`` in app.py.)"""
-    query = share_query(ctx)
-    for page in pages:
-        st.page_link(page, query_params=query, width="stretch")
-
-
-def sidebar(ctx: Ctx, pages: Sequence) -> None:
-    """Navigation, model selector, profile summary, share link and data attribution."""
+def sidebar(ctx: Ctx) -> None:
+    """Model selector, profile summary, share link and data attribution (below Streamlit's page
+    list). A page switch keeps the profile: it lives in the session, and every run writes it
+    back into the address bar."""
     with st.sidebar:
-        navigation(ctx, pages)
-        st.divider()
         manifests = ctx.manifests
         default = default_name(str(ctx.root))
 

@@ -19,7 +19,16 @@ from .onboarding import map_grid
 from .profile import group_rating
 from .search import MAX_QUERY_CHARS
 from .text import escape_markdown
-from .visitor import clear_ratings, pick_settings, picks, rate_many, ratings, set_rating, setting
+from .visitor import (
+    CHANGED,
+    clear_ratings,
+    pick_settings,
+    picks,
+    rate_many,
+    ratings,
+    set_rating,
+    setting,
+)
 from .widgets import links_markdown, rating_widget, title_of
 
 GRID_SIZE = 15  # five rows of three: columns wide enough for whole words at 1400 px
@@ -224,10 +233,36 @@ def short_profile_hint(n_rated: int) -> str:
     )
 
 
-def pick_list(ctx: Ctx) -> None:
-    """The visitor's picks under their filters, with why the list is what it is."""
+def current_picks(ctx: Ctx) -> pd.DataFrame:
+    """This run's picks for the visitor (drawn twice: the summary on top, the list)."""
+    return picks(ctx.model, pick_settings(ctx))
+
+
+def top_picks_line(df: pd.DataFrame, n: int = 3) -> str | None:
+    """``"Top picks for you now: **1. A** · 2. B · 3. C"`` (Markdown-safe), None without picks."""
+    titles = [escape_markdown(t) for t in df["title"].head(n)]
+    if not titles:
+        return None
+    rest = "".join(f" · {i}. {t}" for i, t in enumerate(titles[1:], start=2))
+    return f"Top picks for you now: **1. {titles[0]}**{rest}"
+
+
+def top_picks_summary(df: pd.DataFrame) -> None:
+    """One line with the first picks, near the top of the page, and a toast naming the first pick
+    right after a rating changed: on a phone the full list sits far below the rating widgets, so
+    this is the feedback a visitor sees without scrolling."""
+    line = top_picks_line(df)
+    if line is None or not ratings():
+        st.session_state.pop(CHANGED, None)
+        return
+    st.markdown(line)
+    if st.session_state.pop(CHANGED, False):
+        st.toast(f"Top pick now: **{escape_markdown(df['title'].iat[0])}**", icon=":material/star:")
+
+
+def pick_list(ctx: Ctx, df: pd.DataFrame) -> None:
+    """The visitor's picks ``df`` (:func:`current_picks`), with why the list is what it is."""
     model = ctx.model
-    df = picks(model, pick_settings(ctx))
     fallback = df.attrs.get("fallback")
     if fallback:
         st.info(

@@ -25,6 +25,7 @@ from .lists import recommend_with_knob
 from .profile import decode_profile, encode_profile
 
 RATINGS = "ratings"  # session key: {movieId: rating}, insertion order = order rated
+CHANGED = "_ratings_changed"  # session key: set by a rating callback, popped by the pick list
 
 
 # -- ratings ------------------------------------------------------------------------------------
@@ -44,6 +45,7 @@ def set_rating(movie_id: int, value: float | None) -> None:
         r.pop(int(movie_id), None)
     else:
         r[int(movie_id)] = float(value)
+    st.session_state[CHANGED] = True
 
 
 def rate_many(movie_ids, value: float) -> None:
@@ -57,6 +59,7 @@ def rate_many(movie_ids, value: float) -> None:
 
 def clear_ratings() -> None:
     st.session_state[RATINGS] = {}
+    st.session_state[CHANGED] = True
 
 
 # -- settings -----------------------------------------------------------------------------------
