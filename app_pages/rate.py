@@ -20,7 +20,7 @@ st.write(
 )
 picks = rating.current_picks(ctx)
 rating.top_picks_summary(picks)
-left, right = st.columns([1.15, 1], gap="large")
+left, right = st.columns([1.5, 1], gap="medium")
 with left:
     groups, grid, search = st.tabs(["Quick start", "Well-known movies", "Search a title"])
     with groups:

@@ -107,10 +107,11 @@ def neighbour_table(m, name: str, other_ids: set[int] | None) -> list[int]:
     codes = codes_of(m, nb["movieId"])
     table = pd.DataFrame(
         {
+            # Most telling first: on a phone the columns to the right are off screen.
             "title": nb["title"].astype(str),
-            "genres": [", ".join(g) for g in m.items["genres"].to_numpy()[codes]],
             "similarity": nb["similarity"].astype(float),
             "rated by": m.items["n_ratings"].to_numpy()[codes],
+            "genres": [", ".join(g) for g in m.items["genres"].to_numpy()[codes]],
         }
     )
     table.index = np.arange(1, len(table) + 1)
@@ -124,13 +125,19 @@ def neighbour_table(m, name: str, other_ids: set[int] | None) -> list[int]:
         on_select=lambda: _go_to(key, ids),
         selection_mode="single-row",
         column_config={
-            "title": st.column_config.TextColumn("Title", width="large"),
-            "genres": st.column_config.TextColumn("Genres"),
+            # Narrow columns: on a phone the title, similarity and count fit the screen.
+            "title": st.column_config.TextColumn("Title", width="medium"),
+            "genres": st.column_config.TextColumn("Genres", width="small"),
             "similarity": st.column_config.ProgressColumn(
-                "Cosine similarity", format="%.3f", min_value=0.0, max_value=1.0
+                "Similarity",
+                format="%.2f",
+                min_value=0.0,
+                max_value=1.0,
+                width="small",
+                help="Cosine similarity of the two movies' embeddings.",
             ),
             "rated by": st.column_config.NumberColumn(
-                "Rated by", help="People who rated the movie in the dataset."
+                "Rated by", width="small", help="People who rated the movie in the dataset."
             ),
             "in both": st.column_config.CheckboxColumn("In both lists"),
         },

@@ -55,9 +55,11 @@ PICKS_K = 10  # the landing page's default number of picks
 
 # What the page shows, read in one evaluation: pick lines, the ratings header, rated titles.
 READ_PAGE = """() => {
-  const picks = [];
-  for (const el of document.querySelectorAll('[data-testid="stMarkdownContainer"] strong')) {
-    const m = el.innerText.match(/^(\\d+)\\. ([\\s\\S]*)$/);
+  const picks = [];  // pick lines only (not the one-line summary above them)
+  for (const p of document.querySelectorAll('[data-testid="stMarkdownContainer"] p')) {
+    const el = p.querySelector('strong');
+    const m = el && /rated by \\d+ (people|person)/.test(p.innerText)
+      ? el.innerText.match(/^(\\d+)\\. ([\\s\\S]*)$/) : null;
     if (m) picks.push(m[2]);
   }
   let count = null;

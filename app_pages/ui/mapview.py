@@ -136,12 +136,12 @@ def summarize_selection(
 
 COLOUR_MODES = ("distinctive genre", "one genre", "year", "popularity", "mean rating")
 
-# Qualitative palette with 24 colours (Plotly's Dark24 and Light24 would also do; kept explicit so
-# the map's colours do not change with a Plotly upgrade).
+# Qualitative palette with 24 colours, no greys (grey means "no genre"); kept explicit so the
+# map's colours do not change with a Plotly upgrade.
 _PALETTE = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#469990",
     "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd",
-    "#e6550d", "#31a354", "#756bb1", "#636363", "#fd8d3c", "#74c476", "#9e9ac8", "#6baed6",
+    "#e6550d", "#31a354", "#756bb1", "#808000", "#fd8d3c", "#74c476", "#9e9ac8", "#6baed6",
 )  # fmt: skip
 _PLACED_NOTE = "<br><i>placed beside its nearest fitted movies</i>"
 

@@ -53,7 +53,7 @@ def quick_start(ctx: Ctx) -> None:
     for start in range(0, len(groups), 3):
         cols = st.columns(3)
         for i, group in enumerate(groups[start : start + 3], start=start):
-            with cols[i - start].container(border=True, height="stretch"):
+            with cols[i - start].container(border=True, height="stretch", key=f"card_{i}"):
                 st.markdown(f"**{escape_markdown(group.label)}**")
                 st.caption("  \n".join(escape_markdown(t) for t in group.titles))
                 done = all(rated.get(m) is not None for m in group.movie_ids)
