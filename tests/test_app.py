@@ -351,7 +351,8 @@ def test_filters(app, model):
 def test_a_rating_is_answered_near_the_top_and_in_a_toast(app, model):
     """On a phone the pick list is far below the rating widgets: the first picks are also one
     line near the top, and a toast names the new first pick right after a rating."""
-    assert not app.toast  # nothing rated yet: no summary, no toast
+    assert not app.toast  # nothing rated yet: the popular list, no toast
+    assert any(md.value.startswith("Most popular now: **1. ") for md in app.markdown)
     app.button(key="group_0").click().run()
     first = pick_titles(app)[0]
     summary = [plain(md.value) for md in app.markdown if md.value.startswith("Top picks for you")]

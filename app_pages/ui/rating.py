@@ -238,25 +238,24 @@ def current_picks(ctx: Ctx) -> pd.DataFrame:
     return picks(ctx.model, pick_settings(ctx))
 
 
-def top_picks_line(df: pd.DataFrame, n: int = 3) -> str | None:
-    """``"Top picks for you now: **1. A** · 2. B · 3. C"`` (Markdown-safe), None without picks."""
+def top_picks_line(df: pd.DataFrame, n: int = 3) -> str:
+    """``"Top picks for you now: **1. A** · 2. B · 3. C"`` (Markdown-safe); "Most popular now"
+    while the picks are the popular fallback."""
     titles = [escape_markdown(t) for t in df["title"].head(n)]
     if not titles:
-        return None
+        return "No movie passes your filters."
     rest = "".join(f" · {i}. {t}" for i, t in enumerate(titles[1:], start=2))
-    return f"Top picks for you now: **1. {titles[0]}**{rest}"
+    head = "Most popular now" if df.attrs.get("fallback") else "Top picks for you now"
+    return f"{head}: **1. {titles[0]}**{rest}"
 
 
 def top_picks_summary(df: pd.DataFrame) -> None:
     """One line with the first picks, near the top of the page, and a toast naming the first pick
     right after a rating changed: on a phone the full list sits far below the rating widgets, so
-    this is the feedback a visitor sees without scrolling."""
-    line = top_picks_line(df)
-    if line is None or not ratings():
-        st.session_state.pop(CHANGED, None)
-        return
-    st.markdown(line)
-    if st.session_state.pop(CHANGED, False):
+    this is the feedback a visitor sees without scrolling. The line is always drawn, so the
+    widgets below it (the rating tabs) keep their state when the first rating arrives."""
+    st.markdown(top_picks_line(df))
+    if st.session_state.pop(CHANGED, False) and len(df):
         st.toast(f"Top pick now: **{escape_markdown(df['title'].iat[0])}**", icon=":material/star:")
 
 
