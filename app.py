@@ -3,22 +3,39 @@ embedding map of MovieLens models.
 
     streamlit run app.py            # artifacts from ./artifacts, or $RECSYS_ARTIFACTS
 
-A classic Streamlit multipage app: this file is the landing page ("Rate & recommend") and every
-``pages/*.py`` is another page (Streamlit runs only the chosen page's file). Each page first calls
-the shared frame (``pages/_ui/frame.py``: model loading, the setup page when no model loads, the
-profile in the URL, the sidebar), then draws its own UI; this page's UI is ``pages/_ui/rate.py``.
-The non-UI helpers are in recsys/explore.py.
+The entrypoint of a Streamlit multipage app (``st.navigation``): it draws the frame every page
+shares once (``app_pages/ui/frame.py``: the models, the setup page when none loads, the profile in
+the link, the sidebar), then runs the chosen page script from ``app_pages/``. The app's own
+helpers are the package ``app_pages/ui``; the ``recsys`` library knows nothing of Streamlit.
+
+Why not ``pages/``: Streamlit treats a ``pages/`` folder beside the entrypoint as the legacy
+multipage mode until ``st.navigation`` has run once in the server process, so the first request
+of a fresh server for another page would run that page's script without this frame (and
+``AppTest`` re-detects the folder on every run).
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:  # `recsys` and `pages` sit beside this file
-    sys.path.insert(0, _HERE)
+from app_pages.ui import frame
 
-from pages._ui import frame, rate  # noqa: E402
+PAGES = [
+    st.Page("app_pages/rate.py", title="Rate & recommend", icon=":material/star:", default=True),
+    st.Page("app_pages/similar.py", title="Similar movies", icon=":material/hub:"),
+    st.Page("app_pages/map.py", title="Embedding map", icon=":material/map:"),
+    st.Page("app_pages/report.py", title="Model report", icon=":material/analytics:"),
+]
 
-rate.render(frame.frame())
+ctx = frame.load()
+# Streamlit's own page list in the sidebar (it closes the sidebar after a tap on a phone); hidden
+# when no model loads, since every page would show the setup page.
+page = st.navigation(PAGES, position="sidebar" if ctx.model is not None else "hidden")
+st.set_page_config(
+    page_title=f"{page.title} · {frame.APP_TITLE}",
+    page_icon=":material/movie:",
+    layout="wide",
+    menu_items={"About": "Rate movies, watch the picks change, explore the embedding space."},
+)
+if frame.frame(ctx):
+    page.run()

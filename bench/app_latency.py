@@ -21,7 +21,8 @@ Measures, on the default artifact of the root:
       rendering included; only with Chromium).
 (c) page switches, server side
     - ``apptest_page_ms``: AppTest with the ratings above, ``switch_page`` to each page of the
-      classic multipage app (app.py + pages/*.py; every page runs the shared frame first) and
+      multipage app (app.py, the st.navigation entrypoint, draws the shared frame, then the page
+      script from app_pages/ runs) and
       ``at.run()``; the first visit of a page (cold: its caches fill) and later visits.
 
 Prints one JSON object and a short table. Never imports torch or umap.
@@ -115,12 +116,12 @@ def rating_to_picks(env_root: Path, repeats: int) -> dict:
 
 def page_switches(at, repeats: int) -> dict:
     """Time ``switch_page(page).run()`` for every page; ``at`` has already run app.py."""
-    pages = ["app.py", *(f"pages/{p.name}" for p in sorted((ROOT / "pages").glob("[0-9]*.py")))]
+    pages = [f"app_pages/{name}.py" for name in ("rate", "similar", "map", "report")]
     out = {}
     for page in pages:
         times = []
         for _ in range(repeats + 1):  # the first visit is the cold one
-            at.switch_page("app.py" if page != "app.py" else pages[1]).run()
+            at.switch_page(pages[0] if page != pages[0] else pages[1]).run()
             at.switch_page(page)
             start = time.perf_counter()
             at.run()

@@ -42,7 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import recsys  # noqa: E402
-from recsys import explore as E  # noqa: E402
+from app_pages.ui.onboarding import onboarding_groups  # noqa: E402
+from app_pages.ui.profile import decode_profile, encode_profile  # noqa: E402
+from app_pages.ui.text import escape_markdown  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402
@@ -53,9 +55,11 @@ PICKS_K = 10  # the landing page's default number of picks
 
 # What the page shows, read in one evaluation: pick lines, the ratings header, rated titles.
 READ_PAGE = """() => {
-  const picks = [];
-  for (const el of document.querySelectorAll('[data-testid="stMarkdownContainer"] strong')) {
-    const m = el.innerText.match(/^(\\d+)\\. ([\\s\\S]*)$/);
+  const picks = [];  // pick lines only (not the one-line summary above them)
+  for (const p of document.querySelectorAll('[data-testid="stMarkdownContainer"] p')) {
+    const el = p.querySelector('strong');
+    const m = el && /rated by \\d+ (people|person)/.test(p.innerText)
+      ? el.innerText.match(/^(\\d+)\\. ([\\s\\S]*)$/) : null;
     if (m) picks.push(m[2]);
   }
   let count = null;
@@ -107,7 +111,7 @@ class Plan:
         self.name = name
         self.model = recsys.load(root / name)
         items = self.model.items
-        groups = E.onboarding_groups(items, self.model.item_embeddings, seed=0)
+        groups = onboarding_groups(items, self.model.item_embeddings, seed=0)
         self.group_ids = {int(m) for g in groups for m in g.movie_ids}
         self.n_groups = len(groups)
         order = items["n_ratings"].to_numpy().argsort(kind="stable")[::-1]
@@ -124,7 +128,7 @@ class Plan:
         self._expected: dict[str, list[str]] = {}
 
     def picks(self, ratings: dict[int, float]) -> list[str]:
-        key = E.encode_profile(ratings)
+        key = encode_profile(ratings)
         if key not in self._expected:
             df = self.model.recommend(ratings, k=PICKS_K).picks
             self._expected[key] = [str(t) for t in df["title"]]
@@ -133,7 +137,7 @@ class Plan:
 
 def _profile_of(url: str, scale) -> dict[int, float]:
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
-    return E.decode_profile(query.get("r", [""])[0], scale)[0]
+    return decode_profile(query.get("r", [""])[0], scale)[0]
 
 
 async def run_session(index: int, browser, base: str, plan: Plan, deadline: float, timeout: float):
@@ -153,8 +157,8 @@ async def run_session(index: int, browser, base: str, plan: Plan, deadline: floa
             owner = plan.owner.get(m)
             if m not in plan.group_ids and owner != index:
                 rec["violations"].append(f"movie {m} of session {owner} in the address bar")
-        allowed = {E.escape_markdown(plan.title[m]) for m in own} | {
-            E.escape_markdown(plan.title[m]) for m in plan.group_ids
+        allowed = {escape_markdown(plan.title[m]) for m in own} | {
+            escape_markdown(plan.title[m]) for m in plan.group_ids
         }
         allowed |= {plan.title[m] for m in own} | {plan.title[m] for m in plan.group_ids}
         rec["rated_labels_checked"] += len(state["rated"])
@@ -195,7 +199,7 @@ async def run_session(index: int, browser, base: str, plan: Plan, deadline: floa
             movies = rng.sample(own, PROFILE_SIZE)
             values = [plan.scale[1]] + [rng.choice([3.0, 4.0, 4.5]) for _ in movies[1:]]
             profile = dict(zip(movies, values))
-            query = urllib.parse.urlencode({"r": E.encode_profile(profile), "model": plan.name})
+            query = urllib.parse.urlencode({"r": encode_profile(profile), "model": plan.name})
             started = time.monotonic()
             await page.goto(f"{base}/?{query}", wait_until="domcontentloaded")
             took = await wait_for(profile, started)

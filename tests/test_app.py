@@ -20,18 +20,21 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import recsys
+from app_pages.ui.lists import min_ratings_options, recommend_with_knob
+from app_pages.ui.mapview import distinctive_genres
+from app_pages.ui.rating import short_profile_hint
 from recsys.artifacts import save_artifact
 from recsys.foldin import FoldIn
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
 TIMEOUT = 60
-# A classic multipage app: app.py is the landing page, pages/*.py the others (paths relative to
-# app.py, as AppTest.switch_page wants them; switch only after a first run of app.py).
-LANDING = "app.py"
-SIMILAR = "pages/1_Similar_movies.py"
-MAP = "pages/2_Embedding_map.py"
-REPORT = "pages/3_Model_report.py"
+# app.py is the st.navigation entrypoint; the page scripts are pages/*.py (paths relative to
+# app.py, as AppTest.switch_page wants them).
+LANDING = "app_pages/rate.py"
+SIMILAR = "app_pages/similar.py"
+MAP = "app_pages/map.py"
+REPORT = "app_pages/report.py"
 PAGES = [LANDING, SIMILAR, MAP, REPORT]
 
 SPECIAL_TITLES = [
@@ -211,7 +214,9 @@ def title_of(model, movie_id) -> str:
 
 
 def expected_titles(model, ratings, **kw) -> list[str]:
-    return list(model.recommend(ratings, k=kw.pop("k", 10), **kw).picks["title"])
+    """The picks the app should show (the knob's re-ranking is tested on its own)."""
+    k, knob = kw.pop("k", 10), kw.pop("popularity", 0)
+    return list(recommend_with_knob(model, ratings, k=k, knob=knob, **kw).picks["title"])
 
 
 def grid_ids(at: AppTest) -> list[int]:
@@ -326,16 +331,55 @@ def test_filters(app, model):
     app.multiselect(key="w_genres").set_value([]).run()
     app.slider(key="w_years").set_value((1960, 1980)).run()
     assert pick_titles(app) == expected_titles(model, ratings, k=5, years=(1960, 1980))
-    app.select_slider(key="w_min_ratings").set_value(10).run()
-    expect = expected_titles(model, ratings, k=5, years=(1960, 1980), min_ratings=10)
+    options = app.select_slider(key="w_min_ratings").options
+    assert [int(o) for o in options] == min_ratings_options(model.items["n_ratings"])
+    least = int(options[1])
+    app.select_slider(key="w_min_ratings").set_value(least).run()
+    expect = expected_titles(model, ratings, k=5, years=(1960, 1980), min_ratings=least)
     assert pick_titles(app) == expect
     app.slider(key="w_popularity").set_value(-1.0).run()
-    niche = expected_titles(model, ratings, k=5, years=(1960, 1980), min_ratings=10, popularity=-1)
+    niche = expected_titles(
+        model, ratings, k=5, years=(1960, 1980), min_ratings=least, popularity=-1
+    )
     assert pick_titles(app) == niche
     # Filters survive a trip to another page.
     app.switch_page(REPORT).run()
     app.switch_page(LANDING).run()
     assert pick_titles(app) == niche
+
+
+def test_a_rating_is_answered_near_the_top_and_in_a_toast(app, model):
+    """On a phone the pick list is far below the rating widgets: the first picks are also one
+    line near the top, and a toast names the new first pick right after a rating."""
+    assert not app.toast  # nothing rated yet: the popular list, no toast
+    assert any(md.value.startswith("Most popular now: **1. ") for md in app.markdown)
+    app.button(key="group_0").click().run()
+    first = pick_titles(app)[0]
+    summary = [plain(md.value) for md in app.markdown if md.value.startswith("Top picks for you")]
+    assert len(summary) == 1 and f"1. {first}" in summary[0]
+    assert [plain(t.value) for t in app.toast] == [f"Top pick now: **{first}**"]
+    app.run()  # a rerun without a new rating: no new toast
+    assert not app.toast
+
+
+def test_short_profile_hint_until_five_ratings(app, model):
+    ids = grid_ids(app)[:5]
+    for n, movie_id in enumerate(ids, start=1):
+        rate(app, "grid", movie_id, 5.0)
+        hints = [c.value for c in app.caption if "about as good as the most popular" in c.value]
+        if n < 5:
+            assert hints == [short_profile_hint(n)], n
+            assert f"rate {5 - n} more" in hints[0]
+        else:
+            assert hints == []
+
+
+def test_config_lets_a_laptop_browser_open():
+    """No `headless = true` in the committed config; servers pass --server.headless true."""
+    config = (ROOT / ".streamlit" / "config.toml").read_text()
+    assert not re.search(r"^\s*headless\s*=", config, re.M)
+    server = (ROOT / "bench" / "_server.py").read_text()
+    assert '"--server.headless", "true"' in server
 
 
 def test_titles_are_escaped_never_html(app, model):
@@ -400,6 +444,16 @@ def test_url_with_bad_parts_warns_and_keeps_the_rest(monkeypatch, artifacts_root
     assert not at.warning
 
 
+def test_url_with_repeated_r_keys_reads_the_last_and_warns(monkeypatch, artifacts_root, model):
+    a, b = (int(m) for m in model.items["movieId"].iloc[[30, 31]])
+    at = new_app(monkeypatch, artifacts_root, {"r": [f"{a}:5", f"{b}:4"]})
+    at.run()
+    assert not at.exception
+    assert at.session_state["ratings"] == {b: 4.0}
+    assert any("2 sets of ratings" in w.value and "last one" in w.value for w in at.warning)
+    assert at.query_params["r"] == f"{b}:4"  # written back once
+
+
 def test_url_model_selects_that_model(monkeypatch, artifacts_root):
     at = new_app(monkeypatch, artifacts_root, {"model": "bpr"})
     at.run()
@@ -426,35 +480,11 @@ PAGE_TITLES = {
 }
 
 
-def nav_links(at: AppTest) -> list:
-    return list(at.sidebar.get("page_link"))
-
-
-def test_sidebar_links_the_four_pages_in_order(app):
-    links = nav_links(app)
-    assert [link.proto.label for link in links] == [
-        "Rate & recommend",
-        "Similar movies",
-        "Embedding map",
-        "Model report",
-    ]
-    # The landing page is app.py itself (empty url path); the others come from pages/*.py.
-    assert [link.proto.page for link in links] == [
-        "",
-        "Similar_movies",
-        "Embedding_map",
-        "Model_report",
-    ]
-    assert all(link.proto.icon.startswith(":material/") for link in links)
-    assert not any(link.proto.query_string for link in links)  # nothing rated, default model
-
-
 def test_every_page_draws_the_shared_frame(app):
     for page in PAGES:
         app.switch_page(page).run()
         assert not app.exception, (page, app.exception)
         assert [t.value for t in app.title] == [PAGE_TITLES[page]]
-        assert len(nav_links(app)) == 4
         assert app.sidebar.selectbox(key="model_name").value == "ials"
 
 
@@ -467,10 +497,6 @@ def test_profile_model_and_settings_survive_page_switches(app, artifacts_root):
     ratings = dict(app.session_state["ratings"])
     query = dict(app.query_params)
     assert query == {"r": f"{ids[0]}:5,{ids[1]}:5", "model": "bpr"}
-    # The links carry the profile, so a page opened from one (even in a new tab) agrees.
-    assert {link.proto.query_string for link in nav_links(app)} == {
-        f"r={ids[0]}%3A5%2C{ids[1]}%3A5&model=bpr"
-    }
     for page in (SIMILAR, MAP, REPORT, LANDING):
         app.switch_page(page).run()
         assert not app.exception, (page, app.exception)
@@ -496,14 +522,15 @@ def test_link_to_another_page_reads_the_profile(monkeypatch, artifacts_root, mod
     assert sorted(values(ratings_trace["customdata"])) == sorted(ids)
 
 
-def test_a_page_file_also_runs_on_its_own(monkeypatch, artifacts_root):
-    """Without app.py (no pages directory beside the file) the page still renders, without
-    navigation links."""
-    monkeypatch.setenv("RECSYS_ARTIFACTS", str(artifacts_root))
-    at = AppTest.from_file(str(ROOT / SIMILAR), default_timeout=TIMEOUT).run()
-    assert not at.exception, at.exception
-    assert [t.value for t in at.title] == ["Similar movies"]
-    assert not nav_links(at)
+def test_every_page_script_is_a_registered_page(app):
+    """app.py's st.navigation owns the page list: every script in app_pages/ is registered
+    (AppTest.switch_page refuses a file st.navigation did not register), and there is no pages/
+    folder (Streamlit would run it in its legacy multipage mode)."""
+    assert not (ROOT / "pages").exists()
+    scripts = sorted(f"app_pages/{p.name}" for p in (ROOT / "app_pages").glob("*.py"))
+    assert scripts == sorted(PAGES)
+    with pytest.raises(ValueError, match="navigation page"):
+        app.switch_page("app_pages/ui/frame.py")  # a helper, not a page
 
 
 # -- model selector -----------------------------------------------------------------------------
@@ -579,8 +606,7 @@ def test_map_has_genre_traces_and_highlights(app, model):
     (fig,) = figures(app)
     names = trace_names(fig)
     assert all(t["type"] == "scattergl" for t in fig["data"])
-    first_genres = {g[0] for g in model.items["genres"]}
-    assert set(names[:-3]) == first_genres
+    assert set(names[:-3]) == set(distinctive_genres(model.items))
     assert names[-3:] == ["Your ratings", "Your picks", "You are here"]
     ratings_trace = fig["data"][names.index("Your ratings")]
     assert sorted(values(ratings_trace["customdata"])) == sorted(ids)
@@ -696,7 +722,9 @@ def test_tampered_artifact_gives_the_explanatory_page(monkeypatch, artifacts_roo
     assert [t.value for t in at.title] == ["This app needs a trained model"]
     text = _setup_page_text(at)
     assert "arrays.npz" in text and "sha256" in text
-    assert "python -m recsys train --data ../shared/data/ml-latest-small" in text
+    assert "python -m recsys download ml-latest-small" in text
+    assert "python -m recsys train --data ml-latest-small --model ials" in text
+    assert "../shared" not in text
 
 
 def test_empty_or_missing_root_gives_the_explanatory_page(monkeypatch, tmp_path):
@@ -729,7 +757,6 @@ def test_setup_page_is_shown_on_every_page(monkeypatch, tmp_path):
         assert not at.exception, (page, at.exception)
         assert [t.value for t in at.title] == ["This app needs a trained model"], page
         assert "--model ials --out artifacts/ials --default" in _setup_page_text(at)
-        assert not nav_links(at)  # no links to pages that cannot work
 
 
 def test_embedding_size_comes_from_the_item_vectors(monkeypatch, artifacts_root, tmp_path):

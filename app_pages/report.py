@@ -4,22 +4,19 @@ tables with the protocol named, and pick quality against the number of ratings a
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-_APP_DIR = str(Path(__file__).resolve().parents[1])
-if _APP_DIR not in sys.path:  # normally already there (Streamlit adds app.py's folder)
-    sys.path.insert(0, _APP_DIR)
+from app_pages.ui.artifacts import context, default_name, load_named
+from app_pages.ui.tables import metrics_table, profile_size_frame, protocol_label
+from app_pages.ui.teaching import explain_metrics
+from app_pages.ui.text import escape_markdown
+from app_pages.ui.widgets import embedding_dim, how_this_works
 
-from pages._ui import frame as ui  # noqa: E402
-from recsys import explore as E  # noqa: E402
-
-ctx = ui.frame("Model report")
+ctx = context()
 manifests = ctx.manifests
-default = ui.default_name(str(ctx.root))
+default = default_name(str(ctx.root))
 
 st.title("Model report")
 st.write(
@@ -27,7 +24,7 @@ st.write(
     "written at export; the files they list are verified (sha256) whenever a model is loaded."
 )
 for problem in ctx.problems:
-    st.error(E.escape_markdown(problem))
+    st.error(escape_markdown(problem))
 
 # -- overview -----------------------------------------------------------------------------------
 rows = []
@@ -39,7 +36,7 @@ for name, m in manifests.items():
             "artifact": name,
             "model": model.get("name"),
             "kind": model.get("kind"),
-            "dimensions": ui.embedding_dim(ui.load_named(ctx, name)),
+            "dimensions": embedding_dim(load_named(ctx, name)),
             "fold-in": (m.get("fold_in") or {}).get("method"),
             "items": m.get("n_items"),
             "train seconds": training.get("seconds"),
@@ -71,16 +68,16 @@ for protocol in protocols:
         ),
         None,
     )
-    st.subheader(f"Protocol: {E.escape_markdown(protocol)}")
-    st.caption(E.escape_markdown(E.protocol_label(protocol, example)))
-    table = E.metrics_table(manifests, protocol)
+    st.subheader(f"Protocol: {escape_markdown(protocol)}")
+    st.caption(escape_markdown(protocol_label(protocol, example)))
+    table = metrics_table(manifests, protocol)
     formats = {c: st.column_config.NumberColumn(format="%.4f") for c in table.columns}
     formats["train_seconds"] = st.column_config.NumberColumn("train seconds", format="%.1f")
     st.dataframe(table, column_config=formats)
 
 # -- quality by number of ratings ---------------------------------------------------------------
 st.header("How many movies must a visitor rate?")
-frame = E.profile_size_frame(manifests)
+frame = profile_size_frame(manifests)
 missing = [
     n
     for n, m in manifests.items()
@@ -127,20 +124,20 @@ else:
         "should find."
     )
     if missing:
-        st.caption(E.escape_markdown(f"No by-profile-size results for: {', '.join(missing)}."))
+        st.caption(escape_markdown(f"No by-profile-size results for: {', '.join(missing)}."))
 
 # -- one section per artifact -------------------------------------------------------------------
 st.header("Manifests")
 for name, m in manifests.items():
     model = m.get("model") or {}
-    label = E.escape_markdown(f"{name} · {model.get('name', '?')}")
+    label = escape_markdown(f"{name} · {model.get('name', '?')}")
     with st.expander(label, expanded=len(manifests) == 1):
         dataset = m.get("dataset") or {}
         training = m.get("training") or {}
         cols = st.columns(3)
         cols[0].markdown(
             "**Dataset**  \n"
-            + E.escape_markdown(
+            + escape_markdown(
                 f"{dataset.get('name', '?')} ({dataset.get('format', '?')}): "
                 f"{dataset.get('n_users', '?')} users, {dataset.get('n_items', '?')} movies, "
                 f"{dataset.get('n_ratings', '?')} ratings; scale {dataset.get('rating_scale')}"
@@ -148,7 +145,7 @@ for name, m in manifests.items():
         )
         cols[1].markdown(
             "**Trained**  \n"
-            + E.escape_markdown(
+            + escape_markdown(
                 f"{m.get('created', '?')}; {training.get('seconds', '?')} s on "
                 f"{training.get('device', '?')}, seed {training.get('seed', '?')}, "
                 f"{training.get('epochs_run', '?')} epochs; threshold {m.get('threshold', '?')}"
@@ -156,7 +153,7 @@ for name, m in manifests.items():
         )
         cols[2].markdown(
             "**Map**  \n"
-            + E.escape_markdown(
+            + escape_markdown(
                 ", ".join(f"{k}={v}" for k, v in (m.get("projection") or {}).items()) or "?"
             )
         )
@@ -171,7 +168,7 @@ for name, m in manifests.items():
         fold = m.get("fold_in") or {}
         st.markdown(
             "**Fold-in**  \n"
-            + E.escape_markdown(
+            + escape_markdown(
                 f"{fold.get('method', '?')}: "
                 + ", ".join(f"{k}={v}" for k, v in (fold.get("params") or {}).items())
             )
@@ -185,8 +182,8 @@ for name, m in manifests.items():
             st.dataframe(pd.DataFrame(history), hide_index=True)
         versions = m.get("versions") or {}
         if versions:
-            st.caption(E.escape_markdown(", ".join(f"{k} {v}" for k, v in versions.items())))
+            st.caption(escape_markdown(", ".join(f"{k} {v}" for k, v in versions.items())))
         st.markdown("**Raw manifest**")
         st.json({k: v for k, v in m.items() if k != "path"}, expanded=False)
 
-ui.how_this_works(E.explain_metrics())
+how_this_works(explain_metrics())

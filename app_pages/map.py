@@ -1,0 +1,44 @@
+"""Embedding map: every movie on the model's 2-D projection, your ratings, picks and position on
+top; click a dot for its neighbours (computed in the full embedding space), draw a lasso or box
+to list a region and its dominant genres. Two models side by side on request."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages.ui import mapping
+from app_pages.ui.artifacts import context, load_named
+from app_pages.ui.teaching import explain_map
+from app_pages.ui.text import escape_markdown
+from app_pages.ui.visitor import ratings
+from app_pages.ui.widgets import how_this_works
+
+ctx = context()
+
+st.title("The embedding map")
+st.write(
+    "Each dot is a movie, placed so that movies with similar embeddings tend to sit together. "
+    "Hover for titles, **click a dot** for its nearest neighbours, **draw a lasso or a box** "
+    "(toolbar, top right of the chart) to list a region."
+)
+c = mapping.controls(ctx)
+if c.query and len(ctx.derived().search.search(c.query, limit=1)) == 0:
+    st.info(f"No title matches “{escape_markdown(c.query[:80])}”.")
+
+if c.compare == mapping.NONE:
+    mapping.draw(ctx, ctx.model, ctx.name, c, 640)
+else:
+    other = load_named(ctx, c.compare)
+    left, right = st.columns(2)
+    with left:
+        mapping.draw(ctx, ctx.model, ctx.name, c, 560)
+    with right:
+        if other is None:
+            st.warning(escape_markdown(f"Model {c.compare} could not be loaded."))
+        else:
+            mapping.draw(ctx, other, c.compare, c, 560)
+if not ratings():
+    st.caption("Rate a few movies on the first page to see yourself and your picks on the map.")
+
+mapping.selection_panel(ctx)
+how_this_works(explain_map(ctx.model.manifest))

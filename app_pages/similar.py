@@ -1,0 +1,23 @@
+"""Similar movies: a movie's nearest neighbours by cosine similarity of item embeddings, optionally
+for two models side by side (same movie, different embedding spaces)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages.ui import neighbours
+from app_pages.ui.artifacts import context
+from app_pages.ui.teaching import explain_similarity
+from app_pages.ui.widgets import embedding_dim, how_this_works
+
+ctx = context()
+
+st.title("Similar movies")
+st.write(
+    "Choose a movie and see the movies whose embeddings point the most the same way. "
+    "Click a row to jump to that movie."
+)
+choice = neighbours.choose(ctx)
+neighbours.movie_header(ctx.model, choice.movie_id)
+neighbours.neighbours(ctx, choice)
+how_this_works(explain_similarity(ctx.model.manifest, embedding_dim(ctx.model)))

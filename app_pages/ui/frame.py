@@ -1,0 +1,123 @@
+"""The frame app.py draws once per run, around whichever page is chosen.
+
+:func:`load` finds the artifacts and loads the chosen model; :func:`frame` draws the setup page
+(instead of any page) when none loads, else reads the profile from the link once, writes it back,
+and draws the shared sidebar (model selector, share link) and warnings. Pages then read this
+run's context with :func:`app_pages.ui.artifacts.context`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from .artifacts import ARTIFACTS_ENV, Ctx, build_context, default_name
+from .text import escape_markdown
+from .visitor import ratings, read_url_once, share_link, sync_url
+
+APP_TITLE = "Seeing recommendation embeddings"
+SETUP_COMMANDS = (
+    "python -m recsys download ml-latest-small\n"
+    "python -m recsys train --data ml-latest-small --model ials --out artifacts/ials --default"
+)
+
+
+def load() -> Ctx:
+    """This run's context: the artifacts found and the model chosen and loaded (None when none
+    loads). Kept in the session for the page and for callbacks."""
+    ctx = build_context()
+    st.session_state["_ctx"] = ctx
+    return ctx
+
+
+def frame(ctx: Ctx) -> bool:
+    """Everything around the page; False after drawing the setup page instead, when no
+    artifact can be loaded (the page must not run then)."""
+    if ctx.model is None:
+        setup_needed_page(ctx)
+        return False
+    read_url_once(ctx)
+    sync_url(ctx)
+    sidebar(ctx)
+    if ctx.problems:
+        with st.sidebar:
+            for problem in ctx.problems:
+                st.warning(escape_markdown(problem), icon=":material/warning:")
+    show_url_warnings()
+    return True
+
+
+def sidebar(ctx: Ctx) -> None:
+    """Model selector, profile summary, share link and data attribution (below Streamlit's page
+    list). A page switch keeps the profile: it lives in the session, and every run writes it
+    back into the address bar."""
+    with st.sidebar:
+        manifests = ctx.manifests
+        default = default_name(str(ctx.root))
+
+        def label(name: str) -> str:
+            m = manifests.get(name, {})
+            model = (m.get("model") or {}).get("name", "?")
+            tag = " (default)" if name == default else ""
+            return f"{name} · {model}{tag}"
+
+        st.selectbox(
+            "Model",
+            ctx.names,
+            format_func=label,
+            key="model_name",
+            help="Every trained artifact found in the artifacts directory. Your ratings are kept "
+            "when you switch.",
+        )
+        n = len(ratings())
+        st.caption(
+            f"{n} rating{'s' if n != 1 else ''} in your profile. They live only in this browser "
+            "session and in the link below."
+        )
+        link = share_link(ctx)
+        if n and link:
+            st.code(link, language=None, wrap_lines=True)
+            st.caption("Share this link to reproduce the same picks.")
+        st.divider()
+        st.caption(
+            "Data: [MovieLens](https://grouplens.org/datasets/movielens/) by GroupLens "
+            "(F. M. Harper and J. A. Konstan, 2015), used under its licence for research and "
+            "education."
+        )
+
+
+def show_url_warnings() -> None:
+    """Problems found in the link this session was opened with, until dismissed."""
+    warnings = st.session_state.get("_url_warnings") or []
+    if not warnings:
+        return
+    with st.container():
+        for w in warnings:
+            st.warning(escape_markdown(w), icon=":material/warning:")
+        if st.button("Dismiss", key="dismiss_url_warnings"):
+            st.session_state["_url_warnings"] = []
+            st.rerun()
+
+
+def setup_needed_page(ctx: Ctx) -> None:
+    """Shown instead of every page when no artifact can be loaded: what is wrong and the commands
+    that make one. Never a traceback."""
+    st.title("This app needs a trained model")
+    st.write(
+        "The app shows models that were trained offline and exported as *artifacts* "
+        "(a directory with the item embeddings, the 2-D map and a manifest). "
+        f"It looked in `{ctx.root}` (set the `{ARTIFACTS_ENV}` environment variable to look "
+        "elsewhere)."
+    )
+    if ctx.problems:
+        st.subheader("What is wrong")
+        for p in ctx.problems:
+            st.error(escape_markdown(p))
+    else:
+        st.error(escape_markdown(f"No artifact directories were found under {ctx.root}."))
+    st.subheader("How to fix it")
+    st.write(
+        "From the project directory, download MovieLens latest-small (1 MB) from GroupLens, then "
+        "train a model and export it (a few minutes on a CPU):"
+    )
+    st.code(SETUP_COMMANDS, language="bash")
+    st.write("Then reload this page.")

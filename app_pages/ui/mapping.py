@@ -1,0 +1,270 @@
+"""The pieces of the "Embedding map" page (app_pages/map.py puts them in place).
+
+The controls, one model's map (the cached base figure with this visitor's layers on top), and the
+panel for what is selected: one movie and its neighbours, or a region and its genres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+import recsys
+
+from .artifacts import Ctx, base_map, context, files_stamp, map_data
+from .mapview import COLOUR_MODES, add_highlights, selection_ids, summarize_selection
+from .search import MAX_QUERY_CHARS
+from .text import escape_markdown
+from .visitor import pick_settings, picks, ratings, setting
+from .widgets import codes_of, links_markdown, rating_widget, title_of
+
+NONE = "(none)"
+LAYERS = ["Your ratings", "Your picks", "You are here"]
+FOCUS = "map_focus"  # session key: {"ids": [movieId, ...], "kind": "movie" | "region"}
+
+
+@dataclass(frozen=True)
+class MapControls:
+    """What the visitor chose above the map."""
+
+    colour: str
+    genre: str | None
+    query: str
+    compare: str
+    layers: tuple[str, ...]
+
+
+def _search_focus() -> None:
+    """Callback: typing a title highlights it and selects it."""
+    query = st.session_state.get("map_q", "")
+    found = context().derived().search.search(query, limit=1) if query else []
+    if len(found):
+        movie_id = int(context().model.vocab.ids[int(found[0])])
+        st.session_state[FOCUS] = {"ids": [movie_id], "kind": "movie"}
+
+
+def _chart_selected(chart_key: str) -> None:
+    """Callback of a chart's selection: remember the selected movies (empty selections, as sent
+    when a chart is redrawn, keep the previous focus; "Clear selection" resets it)."""
+    state = st.session_state.get(chart_key) or {}
+    selection = state.get("selection") or {}
+    ids = selection_ids(selection.get("points") or [])
+    if ids:
+        region = bool(selection.get("box") or selection.get("lasso")) or len(ids) > 1
+        st.session_state[FOCUS] = {"ids": ids, "kind": "region" if region else "movie"}
+
+
+def controls(ctx: Ctx) -> MapControls:
+    """Colouring, genre, title highlight, side-by-side model and layers."""
+    d = ctx.derived()
+    others = [n for n in ctx.names if n != ctx.name]
+    cols = st.columns([1.2, 1.2, 2, 1.5])
+    colour = cols[0].selectbox(
+        "Colour by",
+        COLOUR_MODES,
+        help="distinctive genre: each movie's genre that is rarest in the whole catalogue (its "
+        "most over-represented one), e.g. Animation rather than Adventure for Toy Story.",
+        **setting("map_colour", COLOUR_MODES[0], valid=lambda v: v if v in COLOUR_MODES else None),
+    )
+    genre = cols[1].selectbox(
+        "Genre",
+        d.genres,
+        disabled=colour != "one genre",
+        help="Used when colouring by 'one genre'.",
+        **setting(
+            "map_genre",
+            d.genres[0] if d.genres else None,
+            valid=lambda v: v if v in d.genres else d.genres[0],
+        ),
+    )
+    query = cols[2].text_input(
+        "Highlight a title",
+        key="map_q",
+        max_chars=MAX_QUERY_CHARS,
+        placeholder="e.g. the matrix",
+        on_change=_search_focus,
+    )
+    compare = cols[3].selectbox(
+        "Side by side with",
+        [NONE, *others],
+        **setting("map_compare", NONE, valid=lambda v: v if v in others else NONE),
+    )
+    layers = st.pills(
+        "Show",
+        LAYERS,
+        selection_mode="multi",
+        **setting("map_layers", LAYERS, valid=lambda v: [x for x in v if x in LAYERS]),
+    )
+    return MapControls(colour, genre, query or "", compare, tuple(layers or ()))
+
+
+def _highlights(
+    ctx: Ctx, m: recsys.Artifact, c: MapControls, search_codes: np.ndarray
+) -> tuple[dict[str, np.ndarray], tuple[float, float] | None]:
+    """Named highlight traces and the visitor's position on model ``m``'s map."""
+    model, rated = ctx.model, ratings()
+    focus = st.session_state.get(FOCUS) or {}
+    focus_ids = [int(x) for x in focus.get("ids", [])]
+    out: dict[str, np.ndarray] = {}
+    you = None
+    if "Your ratings" in c.layers and rated:
+        out["Your ratings"] = codes_of(m, rated)
+    if "Your picks" in c.layers:
+        out["Your picks"] = codes_of(m, picks(m, pick_settings(ctx)).picks["movieId"])
+    if len(search_codes):
+        movie_id = int(model.vocab.ids[int(search_codes[0])])
+        out[f"Search: {title_of(model, movie_id)}"] = codes_of(m, [movie_id])
+    if focus.get("kind") == "movie" and focus_ids and m.code(focus_ids[0]) is not None:
+        nb = m.similar(focus_ids[0], 10)
+        out[f"Neighbours of {title_of(m, focus_ids[0])}"] = codes_of(m, nb["movieId"])
+        out[f"Selected: {title_of(m, focus_ids[0])}"] = codes_of(m, focus_ids[:1])
+    if "You are here" in c.layers and rated:
+        prof = m.profile(rated)
+        if prof.result.fallback is None and len(prof.codes):
+            you, _ = m.map_position(prof.result.user_vector, prof.result.scores)
+    return out, you
+
+
+def draw(ctx: Ctx, m: recsys.Artifact, name: str, c: MapControls, height: int) -> None:
+    """One model's map: the cached base figure, copied, with this visitor's layers on top."""
+    path = ctx.path if m is ctx.model else ctx.manifests[name]["path"]
+    stamp = ctx.stamp if m is ctx.model else files_stamp(path)
+    data = map_data(path, stamp)
+    base = base_map(path, stamp, c.colour, c.genre if c.colour == "one genre" else None, height)
+    fig = go.Figure(base)
+    search_codes = (
+        ctx.derived().search.search(c.query, limit=1) if c.query else np.array([], np.int64)
+    )
+    hl, you = _highlights(ctx, m, c, search_codes)
+    title = f"{name} · {m.model_name}" if c.compare != NONE else None
+    add_highlights(fig, data.xy, m.items["movieId"].to_numpy(), data.hover, hl, you, title)
+    key = f"map_chart_{name}"
+    # No dragmode in the figure: with point selections Streamlit starts the chart in pan mode,
+    # where a click selects a dot; lasso and box stay in the toolbar. No scroll zoom: the mouse
+    # wheel scrolls the page.
+    st.plotly_chart(
+        fig,
+        key=key,
+        on_select=lambda: _chart_selected(key),
+        selection_mode=("points", "box", "lasso"),
+        config={"scrollZoom": False, "displaylogo": False},
+    )
+    if data.fitted is not None:
+        n_fit = int(data.fitted.sum())
+        st.caption(
+            f"Bright dots: the {n_fit} movies the map was fitted on; faint dots: the "
+            f"{len(data.fitted) - n_fit} others (too few ratings or no vector), placed beside "
+            "their nearest fitted movies. Movies that would sit on one spot are spread on a tiny "
+            "spiral, so every dot is one movie and a box counts exactly the dots inside it."
+        )
+
+
+def selection_panel(ctx: Ctx) -> None:
+    """What is selected on the map: a movie with its neighbours, or a region with its genres
+    and movies; nothing when nothing is selected."""
+    focus = st.session_state.get(FOCUS) or {}
+    focus_ids = [int(x) for x in focus.get("ids", [])]
+    if not focus_ids:
+        return
+    head = st.columns([4, 1], vertical_alignment="bottom")
+    head[1].button(
+        "Clear selection",
+        key="map_clear",
+        on_click=lambda: st.session_state.pop(FOCUS, None),
+        width="stretch",
+    )
+    if focus.get("kind") == "movie":
+        _selected_movie(ctx.model, focus_ids[0], head[0])
+    else:
+        _selected_region(ctx.model, focus_ids, head[0])
+
+
+def _selected_movie(model: recsys.Artifact, movie_id: int, head) -> None:
+    code = model.code(movie_id)
+    if code is None:
+        head.info("This model does not know the selected movie.")
+        return
+    head.subheader(f"Selected: {escape_markdown(title_of(model, movie_id))}")
+    row = model.items.iloc[code]
+    cols = st.columns([2, 3])
+    with cols[0]:
+        st.markdown(
+            f"{escape_markdown(', '.join(row['genres']) or 'no genre')} · rated by "
+            f"{int(row['n_ratings'])} people, mean {float(row['mean_rating']):.2f} ★"
+            + (f" · {links_markdown(row)}" if links_markdown(row) else "")
+        )
+        rating_widget(movie_id, "map", "Your rating", model.rating_scale)
+    with cols[1]:
+        nb = model.similar(movie_id, 10)
+        table = pd.DataFrame(
+            {
+                "title": nb["title"].astype(str),
+                "similarity": nb["similarity"].astype(float),
+                "rated by": model.items["n_ratings"].to_numpy()[codes_of(model, nb["movieId"])],
+            }
+        )
+        table.index = np.arange(1, len(table) + 1)
+        st.dataframe(
+            table,
+            column_config={
+                "title": st.column_config.TextColumn("Nearest neighbours", width="medium"),
+                "similarity": st.column_config.ProgressColumn(
+                    "Similarity",
+                    format="%.2f",
+                    min_value=0.0,
+                    max_value=1.0,
+                    width="small",
+                    help="Cosine similarity of the two movies' embeddings.",
+                ),
+                "rated by": st.column_config.NumberColumn(
+                    "Rated by", width="small", help="People who rated the movie in the dataset."
+                ),
+            },
+        )
+        st.caption(
+            "Neighbours come from the full embedding space (cosine similarity), not from "
+            "the map; they are ringed on the map, and some may sit far from the movie."
+        )
+
+
+def _selected_region(model: recsys.Artifact, ids: list[int], head) -> None:
+    summary = summarize_selection(model.items, ids)
+    head.subheader(f"{summary.n} movies in the selected region")
+    cols = st.columns([2, 3])
+    with cols[0]:
+        st.markdown("**Dominant genres**")
+        st.dataframe(
+            summary.genres.assign(share=lambda t: 100 * t["share"]),
+            hide_index=True,
+            column_config={
+                "genre": st.column_config.TextColumn("Genre"),
+                "movies": st.column_config.NumberColumn("Movies"),
+                "share": st.column_config.NumberColumn(
+                    "Share", format="%.0f%%", help="Share of the selected movies."
+                ),
+                "lift": st.column_config.NumberColumn(
+                    "Lift",
+                    format="%.1f×",
+                    help="Share here divided by the share in the whole catalogue: how "
+                    "over-represented the genre is in this region.",
+                ),
+            },
+        )
+    with cols[1]:
+        st.markdown("**Movies (most-rated first)**")
+        st.dataframe(
+            summary.movies.head(500),
+            hide_index=True,
+            column_config={
+                "movieId": None,
+                "title": st.column_config.TextColumn("Title", width="medium"),
+                "year": st.column_config.NumberColumn("Year", format="%d"),
+                "genres": st.column_config.TextColumn("Genres"),
+                "n_ratings": st.column_config.NumberColumn("Ratings"),
+                "mean_rating": st.column_config.NumberColumn("Mean ★", format="%.2f"),
+            },
+        )

@@ -1,0 +1,181 @@
+"""The pieces of the "Similar movies" page (app_pages/similar.py puts them in place): the choice of
+movie, its header, and one model's neighbour table (two side by side on request)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import recsys
+
+from .artifacts import Ctx, load_named
+from .search import MAX_QUERY_CHARS
+from .text import escape_markdown
+from .visitor import setting
+from .widgets import codes_of, links_markdown, rating_widget, title_of
+
+NONE = "(none)"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The movie, number of neighbours and model to compare with that the visitor chose."""
+
+    movie_id: int
+    k: int
+    compare: str
+
+
+def choose(ctx: Ctx) -> Choice:
+    """A title search narrowing a movie selector (the 200 most-rated when empty), the number of
+    neighbours and another model to compare with."""
+    model, d, items = ctx.model, ctx.derived(), ctx.model.items
+    top = st.columns([2, 2, 1, 2], vertical_alignment="bottom")
+    query = top[0].text_input(
+        "Find a movie",
+        key="sim_q",
+        max_chars=MAX_QUERY_CHARS,
+        placeholder="e.g. toy story, amelie, alien",
+        help="Case, accents and punctuation are ignored; 'the matrix' finds 'Matrix, The (1999)'.",
+    )
+    if query:
+        codes = d.search.search(query, limit=30)
+        if len(codes) == 0:
+            st.info(f"No title matches “{escape_markdown(query[:80])}”; showing popular movies.")
+    else:
+        codes = np.array([], np.int64)
+    if len(codes) == 0:
+        counts = items["n_ratings"].to_numpy()
+        codes = np.lexsort((np.arange(len(counts)), -counts))[:200]
+    options = [int(m) for m in model.vocab.ids_of(codes)]
+    titles = dict(zip(options, items["title"].to_numpy()[codes]))
+
+    def _title(movie_id: int) -> str:
+        return str(titles.get(movie_id) or title_of(model, movie_id))
+
+    movie_id = top[1].selectbox(
+        "Movie",
+        options,
+        format_func=_title,
+        **setting("sim_movie", options[0], valid=lambda v: v if v in options else options[0]),
+    )
+    k = top[2].number_input("Neighbours", 1, 50, step=1, **setting("sim_k", 10))
+    others = [n for n in ctx.names if n != ctx.name]
+    compare = top[3].selectbox(
+        "Compare with another model",
+        [NONE, *others],
+        **setting("sim_compare", NONE, valid=lambda v: v if v in others else NONE),
+    )
+    return Choice(int(movie_id), int(k), compare)
+
+
+def movie_header(model: recsys.Artifact, movie_id: int) -> None:
+    """The chosen movie: title, genres, how many rated it, links out, and its rating slider."""
+    row = model.items.iloc[model.code(movie_id)]
+    info = st.columns([3, 2], vertical_alignment="center")
+    with info[0]:
+        st.markdown(
+            f"### {escape_markdown(row['title'])}\n"
+            f"{escape_markdown(', '.join(row['genres']) or 'no genre')} · rated by "
+            f"{int(row['n_ratings'])} people, mean {float(row['mean_rating']):.2f} ★"
+            + (f" · {links_markdown(row)}" if links_markdown(row) else "")
+        )
+    with info[1]:
+        rating_widget(movie_id, "sim", "Your rating", model.rating_scale)
+
+
+def _go_to(table_key: str, ids: list[int]) -> None:
+    """Callback: a row clicked in a neighbour table becomes the chosen movie."""
+    state = st.session_state.get(table_key)
+    rows = list(getattr(getattr(state, "selection", None), "rows", []) or [])
+    if rows and 0 <= rows[0] < len(ids):
+        st.session_state["sim_q"] = ""
+        st.session_state["w_sim_movie"] = ids[rows[0]]
+        st.session_state.setdefault("_settings", {})["sim_movie"] = ids[rows[0]]
+
+
+def neighbour_table(
+    m: recsys.Artifact, name: str, movie_id: int, k: int, other_ids: set[int] | None
+) -> list[int]:
+    """Draw one model's neighbour list; returns its movie ids."""
+    st.markdown(f"**{escape_markdown(name)}** · {escape_markdown(m.model_name)}")
+    if m.code(movie_id) is None:
+        st.info("This model's catalogue does not contain this movie.")
+        return []
+    nb = m.similar(movie_id, int(k))
+    codes = codes_of(m, nb["movieId"])
+    table = pd.DataFrame(
+        {
+            # Most telling first: on a phone the columns to the right are off screen.
+            "title": nb["title"].astype(str),
+            "similarity": nb["similarity"].astype(float),
+            "rated by": m.items["n_ratings"].to_numpy()[codes],
+            "genres": [", ".join(g) for g in m.items["genres"].to_numpy()[codes]],
+        }
+    )
+    table.index = np.arange(1, len(table) + 1)
+    if other_ids is not None:
+        table["in both"] = [int(x) in other_ids for x in nb["movieId"]]
+    ids = [int(x) for x in nb["movieId"]]
+    key = f"sim_table_{name}"
+    st.dataframe(
+        table,
+        key=key,
+        on_select=lambda: _go_to(key, ids),
+        selection_mode="single-row",
+        column_config={
+            # Narrow columns: on a phone the title, similarity and count fit the screen.
+            "title": st.column_config.TextColumn("Title", width="medium"),
+            "genres": st.column_config.TextColumn("Genres", width="small"),
+            "similarity": st.column_config.ProgressColumn(
+                "Similarity",
+                format="%.2f",
+                min_value=0.0,
+                max_value=1.0,
+                width="small",
+                help="Cosine similarity of the two movies' embeddings.",
+            ),
+            "rated by": st.column_config.NumberColumn(
+                "Rated by", width="small", help="People who rated the movie in the dataset."
+            ),
+            "in both": st.column_config.CheckboxColumn("In both lists"),
+        },
+    )
+    return ids
+
+
+def neighbours(ctx: Ctx, choice: Choice) -> None:
+    """The chosen movie's neighbours in the current model, or in two models side by side with
+    the ones they share marked."""
+    model, movie_id, k, compare = ctx.model, choice.movie_id, choice.k, choice.compare
+    if compare == NONE:
+        neighbour_table(model, ctx.name, movie_id, k, None)
+    else:
+        other = load_named(ctx, compare)
+        if other is None:
+            st.warning(escape_markdown(f"Model {compare} could not be loaded."))
+            neighbour_table(model, ctx.name, movie_id, k, None)
+        else:
+            ids_a = (
+                set()
+                if model.code(movie_id) is None
+                else set(model.similar(movie_id, int(k))["movieId"])
+            )
+            ids_b = (
+                set()
+                if other.code(movie_id) is None
+                else set(other.similar(movie_id, int(k))["movieId"])
+            )
+            cols = st.columns(2)
+            with cols[0]:
+                neighbour_table(model, ctx.name, movie_id, k, {int(x) for x in ids_b})
+            with cols[1]:
+                neighbour_table(other, compare, movie_id, k, {int(x) for x in ids_a})
+            overlap = len(ids_a & ids_b)
+            st.caption(
+                f"{overlap} of {int(k)} neighbours are shared: two models trained on the same data "
+                "can still arrange the space differently."
+            )

@@ -1,0 +1,163 @@
+"""A visitor's profile: the rating scale and the profile in a shareable link (``?r=1:5,260:4.5``).
+
+:func:`scale_values` lists a ``(low, high, step)`` scale; :func:`encode_profile` and
+:func:`decode_profile` write and read the link's ``r`` parameter, dropping (and reporting)
+anything malformed, off the scale, unknown, repeated or over the caps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+__all__ = [
+    "scale_values",
+    "format_rating",
+    "group_rating",
+    "MAX_URL_RATINGS",
+    "MAX_URL_CHARS",
+    "encode_profile",
+    "decode_profile",
+]
+
+
+def scale_values(scale: Sequence[float]) -> list[float]:
+    """Every allowed rating of a ``(low, high, step)`` scale: (0.5, 5, 0.5) -> [0.5, 1.0, ..., 5.0]."""
+    low, high, step = (float(x) for x in scale)
+    if step <= 0 or high < low:
+        return [low]
+    n = int(round((high - low) / step))
+    return [round(low + i * step, 6) for i in range(n + 1)]
+
+
+def format_rating(value: float | None) -> str:
+    """``4.5`` -> ``"4.5 ★"``, ``None`` -> ``"—"`` (not rated)."""
+    if value is None:
+        return "—"
+    return f"{float(value):g} ★"
+
+
+def group_rating(scale: Sequence[float]) -> float:
+    """The rating a one-click group gives each of its movies: the top of the scale minus one step
+    (4.5 on MovieLens's 0.5..5 scale), which is a clear "liked" above the usual 4-star threshold."""
+    values = scale_values(scale)
+    return values[-2] if len(values) > 1 else values[-1]
+
+
+def _on_scale(value: float, scale: Sequence[float]) -> bool:
+    low, high, step = (float(x) for x in scale)
+    if not (math.isfinite(value) and low - 1e-9 <= value <= high + 1e-9):
+        return False
+    if step <= 0:
+        return True
+    k = (value - low) / step
+    return abs(k - round(k)) < 1e-6
+
+
+MAX_URL_RATINGS = 500
+
+
+MAX_URL_CHARS = 8000
+
+
+def encode_profile(ratings: Mapping[int, float]) -> str:
+    """``{1: 5.0, 260: 4.5}`` -> ``"1:5,260:4.5"`` (insertion order kept)."""
+    return ",".join(f"{int(m)}:{float(r):g}" for m, r in ratings.items())
+
+
+def _sample(parts: list[str], n: int = 3) -> str:
+    shown = ", ".join(repr(p[:20] + ("…" if len(p) > 20 else "")) for p in parts[:n])
+    return shown + (f" and {len(parts) - n} more" if len(parts) > n else "")
+
+
+def decode_profile(
+    text: str | None,
+    scale: Sequence[float],
+    known_ids: Iterable[int] | None = None,
+    max_items: int = MAX_URL_RATINGS,
+    max_chars: int = MAX_URL_CHARS,
+) -> tuple[dict[int, float], list[str]]:
+    """Parse ``"id:rating,id:rating"`` from a link into ``({movieId: rating}, warnings)``.
+
+    Kept: positive integer ids and ratings on ``scale`` (``(low, high, step)``). Dropped, each
+    kind with one plain-text warning: malformed parts, ratings off the scale, ids not in
+    ``known_ids`` (when given), repeated ids (the last one wins), anything after ``max_items``
+    ratings or ``max_chars`` characters. Never raises on any input string.
+    """
+    warnings: list[str] = []
+    if not text:
+        return {}, warnings
+    text = str(text)
+    if len(text) > max_chars:
+        cut = text[:max_chars]
+        cut = cut[: cut.rfind(",")] if "," in cut else ""
+        warnings.append(
+            f"The link's ratings were {len(text)} characters long; only the first "
+            f"{max_chars} characters were read."
+        )
+        text = cut
+    known = None if known_ids is None else {int(m) for m in known_ids}
+    out: dict[int, float] = {}
+    malformed, off_scale, unknown, repeated, over = [], [], [], [], 0
+    allowed = set("0123456789.")
+    for raw in text.split(","):
+        part = raw.strip()
+        if not part:
+            continue
+        id_s, sep, r_s = part.partition(":")
+        id_s, r_s = id_s.strip(), r_s.strip()
+        if (
+            not sep
+            or not (id_s.isascii() and id_s.isdigit())
+            or len(id_s) > 12
+            or not r_s
+            or len(r_s) > 8
+            or not set(r_s) <= allowed
+            or r_s.count(".") > 1
+            or r_s == "."
+        ):
+            malformed.append(part)
+            continue
+        movie_id, value = int(id_s), float(r_s)
+        if movie_id <= 0:
+            malformed.append(part)
+            continue
+        if not _on_scale(value, scale):
+            off_scale.append(part)
+            continue
+        if known is not None and movie_id not in known:
+            unknown.append(movie_id)
+            continue
+        if movie_id in out:
+            repeated.append(movie_id)
+            del out[movie_id]  # the last rating wins and takes the later position
+        elif len(out) >= max_items:
+            over += 1
+            continue
+        out[movie_id] = value
+    low, high, step = (float(x) for x in scale)
+    if malformed:
+        warnings.append(
+            f"Ignored {len(malformed)} malformed part(s) of the link ({_sample(malformed)}); "
+            "each rating must look like movieId:rating, e.g. 260:4.5."
+        )
+    if off_scale:
+        warnings.append(
+            f"Ignored {len(off_scale)} rating(s) off the {low:g}–{high:g} scale in steps of "
+            f"{step:g} ({_sample(off_scale)})."
+        )
+    if unknown:
+        warnings.append(
+            f"Ignored {len(unknown)} movie id(s) this model does not know "
+            f"({_sample([str(u) for u in unknown])})."
+        )
+    if repeated:
+        warnings.append(
+            f"{len(repeated)} movie id(s) appeared more than once; the last rating was kept "
+            f"({_sample([str(u) for u in repeated])})."
+        )
+    if over:
+        warnings.append(
+            f"The link held more than {max_items} ratings; only the first {max_items} were read."
+        )
+    return out, warnings

@@ -1,0 +1,284 @@
+"""The pieces of the "Rate & recommend" page (pages/rate.py puts them in place).
+
+Three ways to rate (one-click groups of movies from different regions of the embedding space; a
+grid of well-known movies spread over the map; a title search), the list of what was rated, the
+pick filters and the picks with "because you liked ...".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+import streamlit as st
+
+import recsys
+
+from .artifacts import Ctx
+from .onboarding import map_grid
+from .profile import group_rating
+from .search import MAX_QUERY_CHARS
+from .text import escape_markdown
+from .visitor import (
+    CHANGED,
+    clear_ratings,
+    pick_settings,
+    picks,
+    rate_many,
+    ratings,
+    set_rating,
+    setting,
+)
+from .widgets import links_markdown, rating_widget, title_of
+
+GRID_SIZE = 15  # five rows of three: columns wide enough for whole words at 1400 px
+# Below this many ratings the most popular movies are about as good as any model's picks (the
+# users protocol's quality-by-profile-size curve): the picks say so.
+SHORT_PROFILE = 5
+
+
+def quick_start(ctx: Ctx) -> None:
+    """One-click groups: each button rates its group's best-known movies."""
+    scale = ctx.model.rating_scale
+    value = group_rating(scale)
+    st.caption(
+        "Pick a kind of film you like: one click rates its five movies "
+        f"**{value:g}** (the top of the scale minus one step). Each group is a kind of film "
+        "(by genre, era, or an original title in another language), shown by five well-known "
+        "movies the model places closest to the group's centre, and named by what those five "
+        "share. Movies you already rated keep your rating; change or remove any rating below."
+    )
+    groups = ctx.derived().groups
+    rated = ratings()
+    for start in range(0, len(groups), 3):
+        cols = st.columns(3)
+        for i, group in enumerate(groups[start : start + 3], start=start):
+            with cols[i - start].container(border=True, height="stretch", key=f"card_{i}"):
+                st.markdown(f"**{escape_markdown(group.label)}**")
+                st.caption("  \n".join(escape_markdown(t) for t in group.titles))
+                done = all(rated.get(m) is not None for m in group.movie_ids)
+                st.button(
+                    "Rated" if done else "I like this kind",
+                    icon=":material/check:" if done else ":material/thumb_up:",
+                    key=f"group_{i}",
+                    on_click=rate_many,
+                    args=(group.movie_ids, value),
+                    disabled=done,
+                    width="stretch",
+                )
+
+
+def _refresh_grid(key: str) -> None:
+    """Callback of "Other movies": a new seed, so the grid is drawn again from other movies."""
+    st.session_state["grid_seed"] = st.session_state.get("grid_seed", 0) + 1
+    st.session_state.pop(key, None)
+
+
+def _grid_ids(ctx: Ctx) -> list[int]:
+    """This visitor's grid of well-known movies for this model (kept until "Other movies")."""
+    model = ctx.model
+    grid_key = f"grid_ids::{ctx.name}"
+    if grid_key not in st.session_state:
+        st.session_state["grid_seed"] = st.session_state.get("grid_seed", 0)
+        codes = map_grid(
+            model.items, model.projection, n=GRID_SIZE, seed=st.session_state["grid_seed"]
+        )
+        st.session_state[grid_key] = [int(m) for m in model.vocab.ids_of(codes)]
+    return st.session_state[grid_key]
+
+
+def well_known_grid(ctx: Ctx) -> None:
+    """A grid of well-known movies from all over the map, each with its rating slider."""
+    model = ctx.model
+    grid_ids = _grid_ids(ctx)
+    top = st.columns([2, 1])
+    top[0].caption(
+        f"Well-known movies from all over the embedding map: {GRID_SIZE} regions, one of "
+        "the most-rated movies of each. Slide to rate; leave on — if you have not seen it."
+    )
+    top[1].button(
+        "Other movies",
+        icon=":material/shuffle:",
+        key="grid_refresh",
+        on_click=_refresh_grid,
+        args=(f"grid_ids::{ctx.name}",),
+        width="stretch",
+    )
+    known = [(m, int(c)) for m, c in zip(grid_ids, model.codes(grid_ids)) if c >= 0]
+    cols = st.columns(3)
+    for i, (movie_id, code) in enumerate(known):
+        with cols[i % 3].container(border=True):
+            _movie_card(model, movie_id, code, "grid")
+
+
+def _movie_card(model: recsys.Artifact, movie_id: int, code: int, prefix: str) -> None:
+    """A movie's rating slider (its title as label) and its genres."""
+    items = model.items
+    rating_widget(movie_id, prefix, escape_markdown(items["title"].iat[code]), model.rating_scale)
+    st.caption(escape_markdown(", ".join(items["genres"].iat[code])))
+
+
+def search_titles(ctx: Ctx) -> None:
+    """A title search whose results can be rated in place."""
+    query = st.text_input(
+        "Search a title",
+        key="search_q",
+        max_chars=MAX_QUERY_CHARS,
+        placeholder="e.g. the matrix, amelie, star wars",
+        help="Case, accents and punctuation are ignored; 'the matrix' finds "
+        "'Matrix, The (1999)'. Plain text, no patterns.",
+    )
+    if not query:
+        return
+    found = ctx.derived().search.search(query, limit=8)
+    if len(found) == 0:
+        st.info(f"No title matches {escape_markdown(query[:80])!s}.")
+    for code in found:
+        movie_id = int(ctx.model.vocab.ids[code])
+        with st.container(border=True):
+            _movie_card(ctx.model, movie_id, int(code), "search")
+
+
+def your_ratings(ctx: Ctx) -> None:
+    """What the visitor rated, each editable and removable."""
+    rated = ratings()
+    st.subheader(f"Your ratings ({len(rated)})")
+    if not rated:
+        st.caption("Nothing rated yet: the picks on the right are simply the most popular movies.")
+    for movie_id in list(rated):
+        row = st.columns([4, 1.3], vertical_alignment="bottom")
+        with row[0]:
+            label = escape_markdown(title_of(ctx.model, movie_id))
+            rating_widget(movie_id, "rated", label, ctx.model.rating_scale)
+        row[1].button(
+            "Remove",
+            key=f"remove_{movie_id}",
+            on_click=set_rating,
+            args=(movie_id, None),
+            width="stretch",
+        )
+    if rated:
+        st.button("Clear all ratings", key="clear_all", on_click=clear_ratings, type="secondary")
+
+
+def filters(ctx: Ctx) -> None:
+    """The pick filters (number, genres, years, minimum ratings, popularity knob)."""
+    d = ctx.derived()
+    with st.expander("Filters", icon=":material/tune:", expanded=False):
+        st.slider("Number of picks", 5, 50, step=1, **setting("k", 10))
+        st.multiselect(
+            "Genres (any of)",
+            d.genres,
+            placeholder="All genres",
+            **setting("genres", [], valid=lambda v: [g for g in v if g in d.genres]),
+        )
+        if d.years is not None and d.years[0] < d.years[1]:
+            lo, hi = d.years
+            st.slider(
+                "Years",
+                lo,
+                hi,
+                **setting(
+                    "years",
+                    (lo, hi),
+                    valid=lambda v: (max(lo, min(int(v[0]), hi)), min(hi, max(int(v[1]), lo))),
+                ),
+            )
+        options = d.min_ratings_options
+        st.select_slider(
+            "At least this many ratings in the dataset",
+            options=options,
+            help="The steps are the 50th, 75th, 90th, 95th and 99th percentiles of how many "
+            "ratings a movie has in this catalogue (so the last keeps about 1 % of the movies).",
+            **setting("min_ratings", 0, valid=lambda v: max(o for o in options if o <= int(v))),
+        )
+        st.slider(
+            "Popularity: ← more niche · more mainstream →",
+            -1.0,
+            1.0,
+            step=0.25,
+            help="0 ranks by the model's score alone; otherwise the model's best 50 candidates are "
+            "re-ranked; see 'How this works' below for the formula.",
+            **setting("popularity", 0.0),
+        )
+
+
+def pick_markdown(rank: int, row: Mapping, n_ratings: int, fallback: bool) -> str:
+    """One pick as two Markdown lines: ``**rank. Title** · year`` then genres, "rated by N
+    people", the score (not for popular fallback picks), "because you liked ..." and links out.
+    Dataset strings are escaped."""
+    title = str(row["title"])
+    year = "" if pd.isna(row["year"]) else str(int(row["year"]))
+    # MovieLens titles usually end with "(year)"; say the year only when they do not.
+    year = f" · {year}" if year and f"({year})" not in title else ""
+    line2 = [escape_markdown(", ".join(row["genres"]) or "no genre")]
+    line2.append(f"rated by {int(n_ratings)} {'person' if int(n_ratings) == 1 else 'people'}")
+    if not fallback:
+        line2.append(f"score {float(row['score']):.3f}")
+    if row.get("because"):
+        line2.append(f"because you liked *{escape_markdown(row['because'])}*")
+    links = links_markdown(row)
+    if links:
+        line2.append(links)
+    return f"**{rank}. {escape_markdown(title)}**{year}  \n" + " · ".join(line2)
+
+
+def short_profile_hint(n_rated: int) -> str:
+    """The one-line hint shown while a profile has fewer than :data:`SHORT_PROFILE` ratings."""
+    more = SHORT_PROFILE - n_rated
+    return (
+        f"With {n_rated} rating{'s' if n_rated != 1 else ''}, these picks are about as good as the "
+        f"most popular movies (Model report: quality by number of ratings); rate {more} more "
+        f"movie{'s' if more != 1 else ''} for picks that are really yours."
+    )
+
+
+def current_picks(ctx: Ctx) -> recsys.Recommendations:
+    """This run's picks for the visitor (drawn twice: the summary on top, the list)."""
+    return picks(ctx.model, pick_settings(ctx))
+
+
+def top_picks_line(rec: recsys.Recommendations, n: int = 3) -> str:
+    """``"Top picks for you now: **1. A** · 2. B · 3. C"`` (Markdown-safe); "Most popular now"
+    while the picks are the popular fallback."""
+    titles = [escape_markdown(t) for t in rec.picks["title"].head(n)]
+    if not titles:
+        return "No movie passes your filters."
+    rest = "".join(f" · {i}. {t}" for i, t in enumerate(titles[1:], start=2))
+    head = "Most popular now" if rec.fallback else "Top picks for you now"
+    return f"{head}: **1. {titles[0]}**{rest}"
+
+
+def top_picks_summary(rec: recsys.Recommendations) -> None:
+    """One line with the first picks, near the top of the page, and a toast naming the first pick
+    right after a rating changed: on a phone the full list sits far below the rating widgets, so
+    this is the feedback a visitor sees without scrolling. The line is always drawn, so the
+    widgets below it (the rating tabs) keep their state when the first rating arrives."""
+    st.markdown(top_picks_line(rec))
+    df = rec.picks
+    if st.session_state.pop(CHANGED, False) and len(df):
+        st.toast(f"Top pick now: **{escape_markdown(df['title'].iat[0])}**", icon=":material/star:")
+
+
+def pick_list(ctx: Ctx, rec: recsys.Recommendations) -> None:
+    """The visitor's picks ``rec`` (:func:`current_picks`), with why the list is what it is."""
+    model = ctx.model
+    df, fallback = rec.picks, rec.fallback
+    if fallback:
+        st.info(
+            f"**Popular picks for now** ({escape_markdown(fallback)}). Rate a movie "
+            f"you liked {model.threshold:g} ★ or more and the list becomes yours."
+        )
+    unknown = rec.unknown_ids
+    if unknown:
+        st.caption(
+            f"{len(unknown)} of your ratings are for movies this model does not know; they are "
+            "ignored here."
+        )
+    n_rated = len(ratings())
+    if not fallback and 0 < n_rated < SHORT_PROFILE:
+        st.caption(short_profile_hint(n_rated))
+    if df.empty:
+        st.warning("No movie passes these filters. Loosen them in Filters above.")
+    for rank, (row, n) in enumerate(zip(df.to_dict("records"), df["n_ratings"]), start=1):
+        st.markdown(pick_markdown(rank, row, int(n), bool(fallback)))

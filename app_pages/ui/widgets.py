@@ -1,0 +1,88 @@
+"""Small pieces of UI and model look-ups that several pages draw the same way."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+import recsys
+
+from .profile import format_rating, scale_values
+from .text import imdb_url, tmdb_url
+from .visitor import ratings, set_rating
+
+NOT_RATED = "—"  # the rating widget's first option
+
+
+def _on_rating_widget(key: str, movie_id: int) -> None:
+    value = st.session_state.get(key)
+    set_rating(movie_id, None if value in (None, NOT_RATED) else float(value))
+
+
+def _format_option(value) -> str:
+    return NOT_RATED if value == NOT_RATED else format_rating(value)
+
+
+def rating_widget(
+    movie_id: int, prefix: str, label: str, scale, label_visibility: str = "visible"
+) -> None:
+    """A rating for one movie: ``st.select_slider`` over exactly the dataset's scale.
+
+    Options are "—" (not rated) then every value from low to high by step (0.5..5 by 0.5 on
+    MovieLens); the chosen value is stored as-is, so no mapping is involved. The widget is
+    synced from the ratings dict before it is drawn, so the same movie shown in two places (the
+    grid and "Your ratings") always agrees. ``label`` must already be Markdown-safe.
+    """
+    values = scale_values(scale)
+    key = f"{prefix}_{movie_id}"
+    current = ratings().get(int(movie_id), NOT_RATED)
+    if current != NOT_RATED and current not in values:  # e.g. a model with another scale
+        current = min(values, key=lambda v: abs(v - current))
+    if st.session_state.get(key, "unset") != current:
+        st.session_state[key] = current
+    st.select_slider(
+        label,
+        options=[NOT_RATED, *values],
+        format_func=_format_option,
+        key=key,
+        on_change=_on_rating_widget,
+        args=(key, int(movie_id)),
+        label_visibility=label_visibility,
+    )
+
+
+def how_this_works(markdown: str) -> None:
+    """The collapsible "How this works" box every page has."""
+    with st.expander("How this works", icon=":material/school:"):
+        st.markdown(markdown)
+
+
+def links_markdown(row) -> str:
+    """IMDb / TMDB links for a row with imdbId/tmdbId (where present)."""
+    out = []
+    imdb = imdb_url(row.get("imdbId")) if hasattr(row, "get") else None
+    tmdb = tmdb_url(row.get("tmdbId")) if hasattr(row, "get") else None
+    if imdb:
+        out.append(f"[IMDb]({imdb})")
+    if tmdb:
+        out.append(f"[TMDB]({tmdb})")
+    return " · ".join(out)
+
+
+def codes_of(model: recsys.Artifact, movie_ids) -> np.ndarray:
+    """Item codes of the ids the model knows (unknown ids are left out), in the given order."""
+    codes = model.codes(movie_ids)
+    return codes[codes >= 0]
+
+
+def embedding_dim(model: recsys.Artifact | None) -> int | None:
+    """Size of the model's item vectors (None when it has none)."""
+    if model is None or model.item_embeddings is None:
+        return None
+    return int(model.item_embeddings.shape[1])
+
+
+def title_of(model: recsys.Artifact, movie_id: int) -> str:
+    """The movie's title in ``model``'s catalogue (``"movie <id>"`` when it is not there)."""
+    code = model.code(int(movie_id))
+    return str(model.items["title"].iat[code]) if code is not None else f"movie {movie_id}"
