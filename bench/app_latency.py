@@ -22,7 +22,7 @@ Measures, on the default artifact of the root:
 (c) page switches, server side
     - ``apptest_page_ms``: AppTest with the ratings above, ``switch_page`` to each page of the
       multipage app (app.py, the st.navigation entrypoint, draws the shared frame, then the page
-      script from app_pages/ runs) and
+      script from pages/ runs) and
       ``at.run()``; the first visit of a page (cold: its caches fill) and later visits.
 
 Prints one JSON object and a short table. Never imports torch or umap.
@@ -116,7 +116,7 @@ def rating_to_picks(env_root: Path, repeats: int) -> dict:
 
 def page_switches(at, repeats: int) -> dict:
     """Time ``switch_page(page).run()`` for every page; ``at`` has already run app.py."""
-    pages = [f"app_pages/{name}.py" for name in ("rate", "similar", "map", "report")]
+    pages = [f"pages/{name}.py" for name in ("rate", "similar", "map", "report")]
     out = {}
     for page in pages:
         times = []

@@ -58,3 +58,27 @@ def synthetic_dir(tmp_path_factory) -> Path:
     from recsys.synth import SynthConfig, write_movielens_csv
 
     return write_movielens_csv(tmp_path_factory.mktemp("synthetic") / "synth", SynthConfig())
+
+
+@pytest.fixture(autouse=True)
+def _streamlit_navigation_mode(monkeypatch):
+    """Run AppTest apps as a server runs them after its first request.
+
+    A ``pages/`` folder beside app.py makes Streamlit start each server process in its legacy
+    multipage mode, which the first ``st.navigation`` call ends for the rest of the process (the
+    first request is covered by ``pages/ui/frame.page_context`` and a browser test). AppTest
+    re-detects the folder before every run, so without this every rerun would start the page
+    script alone, with other widget identities than the server gives them.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # tests that do not need Streamlit still run
+        return
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+

@@ -20,9 +20,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import recsys
-from app_pages.ui.lists import min_ratings_options, recommend_with_knob
-from app_pages.ui.mapview import distinctive_genres
-from app_pages.ui.rating import short_profile_hint
+from pages.ui.lists import min_ratings_options, recommend_with_knob
+from pages.ui.mapview import distinctive_genres
+from pages.ui.rating import short_profile_hint
 from recsys.artifacts import save_artifact
 from recsys.foldin import FoldIn
 
@@ -31,10 +31,10 @@ APP = ROOT / "app.py"
 TIMEOUT = 60
 # app.py is the st.navigation entrypoint; the page scripts are pages/*.py (paths relative to
 # app.py, as AppTest.switch_page wants them).
-LANDING = "app_pages/rate.py"
-SIMILAR = "app_pages/similar.py"
-MAP = "app_pages/map.py"
-REPORT = "app_pages/report.py"
+LANDING = "pages/rate.py"
+SIMILAR = "pages/similar.py"
+MAP = "pages/map.py"
+REPORT = "pages/report.py"
 PAGES = [LANDING, SIMILAR, MAP, REPORT]
 
 SPECIAL_TITLES = [
@@ -523,14 +523,12 @@ def test_link_to_another_page_reads_the_profile(monkeypatch, artifacts_root, mod
 
 
 def test_every_page_script_is_a_registered_page(app):
-    """app.py's st.navigation owns the page list: every script in app_pages/ is registered
-    (AppTest.switch_page refuses a file st.navigation did not register), and there is no pages/
-    folder (Streamlit would run it in its legacy multipage mode)."""
-    assert not (ROOT / "pages").exists()
-    scripts = sorted(f"app_pages/{p.name}" for p in (ROOT / "app_pages").glob("*.py"))
+    """The frame's st.navigation owns the page list: every script in pages/ is registered
+    (AppTest.switch_page refuses a file st.navigation did not register)."""
+    scripts = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))
     assert scripts == sorted(PAGES)
     with pytest.raises(ValueError, match="navigation page"):
-        app.switch_page("app_pages/ui/frame.py")  # a helper, not a page
+        app.switch_page("pages/ui/frame.py")  # a helper, not a page
 
 
 # -- model selector -----------------------------------------------------------------------------

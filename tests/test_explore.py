@@ -1,4 +1,4 @@
-"""The app's pure helpers in app_pages/ui (search, profile links, onboarding, the map, report tables,
+"""The app's pure helpers in pages/ui (search, profile links, onboarding, the map, report tables,
 teaching texts): tested without Streamlit."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app_pages.ui.lists import min_ratings_options, popularity_rerank, recommend_with_knob
-from app_pages.ui.mapview import (
+from pages.ui.lists import min_ratings_options, popularity_rerank, recommend_with_knob
+from pages.ui.mapview import (
     distinctive_genres,
     fitted_mask,
     map_figure,
@@ -22,21 +22,21 @@ from app_pages.ui.mapview import (
     spread_duplicates,
     summarize_selection,
 )
-from app_pages.ui.onboarding import (
+from pages.ui.onboarding import (
     foreign_title,
     kmeans,
     map_grid,
     onboarding_groups,
     taste_label,
 )
-from app_pages.ui.profile import (
+from pages.ui.profile import (
     decode_profile,
     encode_profile,
     format_rating,
     group_rating,
     scale_values,
 )
-from app_pages.ui.search import (
+from pages.ui.search import (
     MAX_QUERY_CHARS,
     MAX_QUERY_WORDS,
     TitleSearch,
@@ -44,9 +44,9 @@ from app_pages.ui.search import (
     normalize_text,
     parse_query,
 )
-from app_pages.ui.tables import metrics_table, profile_size_frame, protocol_label
-from app_pages.ui.teaching import explain_fold_in, explain_map, explain_metrics, explain_similarity
-from app_pages.ui.text import escape_markdown, imdb_url, tmdb_url
+from pages.ui.tables import metrics_table, profile_size_frame, protocol_label
+from pages.ui.teaching import explain_fold_in, explain_map, explain_metrics, explain_similarity
+from pages.ui.text import escape_markdown, imdb_url, tmdb_url
 
 SCALE = (0.5, 5.0, 0.5)
 
@@ -741,7 +741,7 @@ def _imported_modules(path: Path) -> set[str]:
 
 
 def test_library_imports_no_ui():
-    """Nothing under recsys/ imports streamlit or plotly: the app's code lives in app_pages/ui."""
+    """Nothing under recsys/ imports streamlit or plotly: the app's code lives in pages/ui."""
     root = Path(__file__).resolve().parents[1]
     files = sorted((root / "recsys").rglob("*.py"))
     assert len(files) > 10
@@ -751,14 +751,14 @@ def test_library_imports_no_ui():
     }
     assert not {f: m for f, m in offenders.items() if m}
     # The check can fail: a page script does import streamlit.
-    assert "streamlit" in _imported_modules(root / "app_pages" / "rate.py")
+    assert "streamlit" in _imported_modules(root / "pages" / "rate.py")
 
 
 def test_pure_helpers_import_neither_streamlit_nor_torch():
     code = (
         "import importlib, sys\n"
         "for name in ('search', 'profile', 'onboarding', 'mapview', 'tables', 'teaching', 'text'):\n"
-        "    importlib.import_module('app_pages.ui.' + name)\n"
+        "    importlib.import_module('pages.ui.' + name)\n"
         "bad = [m for m in ('streamlit', 'torch', 'umap', 'plotly') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )

@@ -35,9 +35,9 @@ from hypothesis import strategies as st
 from rapidfuzz.distance import OSA
 
 import recsys
-from app_pages.ui.profile import decode_profile, encode_profile, scale_values
-from app_pages.ui.search import TitleSearch, parse_query, title_tokens
-from app_pages.ui.text import escape_markdown
+from pages.ui.profile import decode_profile, encode_profile, scale_values
+from pages.ui.search import TitleSearch, parse_query, title_tokens
+from pages.ui.text import escape_markdown
 from recsys.artifacts import sha256_file
 from recsys.datasets import LAYOUTS
 from recsys.errors import ArtifactError, ConfigError, DataFormatError, RecsysError

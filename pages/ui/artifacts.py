@@ -23,7 +23,7 @@ from .mapview import base_figure, fitted_mask, genre_vocabulary, hover_texts, sp
 from .onboarding import Group, onboarding_groups
 from .search import TitleSearch
 
-APP_DIR = Path(__file__).resolve().parents[2]  # app_pages/ui/artifacts.py -> the app's folder
+APP_DIR = Path(__file__).resolve().parents[2]  # pages/ui/artifacts.py -> the app's folder
 ARTIFACTS_ENV = "RECSYS_ARTIFACTS"
 
 

@@ -50,7 +50,7 @@ def _low_rating_sentence(params: Mapping) -> str:
 
 
 def explain_popularity_knob() -> str:
-    """The popularity knob's formula (:func:`app_pages.ui.lists.popularity_rerank`), as Markdown."""
+    """The popularity knob's formula (:func:`pages.ui.lists.popularity_rerank`), as Markdown."""
     return (
         f"**The popularity knob** re-ranks the model's best {POOL} candidates that pass the "
         "filters:\n\n"

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.ui import mapping
-from app_pages.ui.artifacts import context, load_named
-from app_pages.ui.teaching import explain_map
-from app_pages.ui.text import escape_markdown
-from app_pages.ui.visitor import ratings
-from app_pages.ui.widgets import how_this_works
+from pages.ui import mapping
+from pages.ui.artifacts import load_named
+from pages.ui.frame import page_context
+from pages.ui.teaching import explain_map
+from pages.ui.text import escape_markdown
+from pages.ui.visitor import ratings
+from pages.ui.widgets import how_this_works
 
-ctx = context()
+ctx = page_context()
 
 st.title("The embedding map")
 st.write(

@@ -1,4 +1,4 @@
-"""The pieces of the "Embedding map" page (app_pages/map.py puts them in place).
+"""The pieces of the "Embedding map" page (pages/map.py puts them in place).
 
 The controls, one model's map (the cached base figure with this visitor's layers on top), and the
 panel for what is selected: one movie and its neighbours, or a region and its genres.

@@ -3,7 +3,7 @@
 :func:`load` finds the artifacts and loads the chosen model; :func:`frame` draws the setup page
 (instead of any page) when none loads, else reads the profile from the link once, writes it back,
 and draws the shared sidebar (model selector, share link) and warnings. Pages then read this
-run's context with :func:`app_pages.ui.artifacts.context`.
+run's context with :func:`pages.ui.artifacts.context`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,59 @@ from .text import escape_markdown
 from .visitor import ratings, read_url_once, share_link, sync_url
 
 APP_TITLE = "Seeing recommendation embeddings"
+# Set by run_app when it has drawn the frame around the page it is about to run.
+_FRAMED = "_frame_drawn"
+
+
+def page_list() -> list:
+    """The app's pages, in menu order (the one list of them)."""
+    return [
+        st.Page("pages/rate.py", title="Rate & recommend", icon=":material/star:", default=True),
+        st.Page("pages/similar.py", title="Similar movies", icon=":material/hub:"),
+        st.Page("pages/map.py", title="Embedding map", icon=":material/map:"),
+        st.Page("pages/report.py", title="Model report", icon=":material/analytics:"),
+    ]
+
+
+def _navigation_and_config(ctx: Ctx):
+    # Streamlit's own page list in the sidebar (it closes the sidebar after a tap on a phone);
+    # hidden when no model loads, since every page would show the setup page.
+    page = st.navigation(page_list(), position="sidebar" if ctx.model is not None else "hidden")
+    st.set_page_config(
+        page_title=f"{page.title} · {APP_TITLE}",
+        page_icon=":material/movie:",
+        layout="wide",
+        menu_items={"About": "Rate movies, watch the picks change, explore the embedding space."},
+    )
+    return page
+
+
+def run_app() -> None:
+    """What app.py runs: load the model, set up navigation, draw the frame, run the page."""
+    ctx = load()
+    page = _navigation_and_config(ctx)
+    if frame(ctx):
+        st.session_state[_FRAMED] = True
+        page.run()
+
+
+def page_context() -> Ctx:
+    """This run's context, for a page script (its first line).
+
+    Normally app.py has drawn the frame just before running the page. Streamlit runs a page
+    script on its own in one case: a ``pages/`` folder beside the entrypoint puts a server
+    process in the legacy multipage mode until ``st.navigation`` first runs, so the very first
+    request of a fresh server for ``/map`` (and every run under ``AppTest``) starts the page
+    directly. Then the frame is drawn here, and the navigation call ends the legacy mode for the
+    rest of the process. The page stops after the setup page when no model loads.
+    """
+    if st.session_state.pop(_FRAMED, False):
+        return st.session_state["_ctx"]
+    ctx = load()
+    _navigation_and_config(ctx)
+    if not frame(ctx):
+        st.stop()
+    return ctx
 SETUP_COMMANDS = (
     "python -m recsys download ml-latest-small\n"
     "python -m recsys train --data ml-latest-small --model ials --out artifacts/ials --default"

@@ -1,4 +1,4 @@
-"""The pieces of the "Similar movies" page (app_pages/similar.py puts them in place): the choice of
+"""The pieces of the "Similar movies" page (pages/similar.py puts them in place): the choice of
 movie, its header, and one model's neighbour table (two side by side on request)."""
 
 from __future__ import annotations

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.ui import rating
-from app_pages.ui.artifacts import context
-from app_pages.ui.teaching import explain_fold_in
-from app_pages.ui.text import escape_markdown
-from app_pages.ui.widgets import how_this_works
+from pages.ui import rating
+from pages.ui.frame import page_context
+from pages.ui.teaching import explain_fold_in
+from pages.ui.text import escape_markdown
+from pages.ui.widgets import how_this_works
 
-ctx = context()
+ctx = page_context()
 low, high, _ = ctx.model.rating_scale
 
 st.title("Rate movies, get picks")

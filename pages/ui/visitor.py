@@ -128,7 +128,7 @@ def pick_settings(ctx: Ctx) -> PickSettings:
 
 def picks(model: recsys.Artifact, settings: PickSettings) -> recsys.Recommendations:
     """This visitor's picks with their filters and popularity knob
-    (:func:`app_pages.ui.lists.recommend_with_knob`)."""
+    (:func:`pages.ui.lists.recommend_with_knob`)."""
     return recommend_with_knob(
         model,
         ratings(),

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.ui import neighbours
-from app_pages.ui.artifacts import context
-from app_pages.ui.teaching import explain_similarity
-from app_pages.ui.widgets import embedding_dim, how_this_works
+from pages.ui import neighbours
+from pages.ui.frame import page_context
+from pages.ui.teaching import explain_similarity
+from pages.ui.widgets import embedding_dim, how_this_works
 
-ctx = context()
+ctx = page_context()
 
 st.title("Similar movies")
 st.write(

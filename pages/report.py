@@ -8,13 +8,14 @@ import json
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui.artifacts import context, default_name, load_named
-from app_pages.ui.tables import metrics_table, profile_size_frame, protocol_label
-from app_pages.ui.teaching import explain_metrics
-from app_pages.ui.text import escape_markdown
-from app_pages.ui.widgets import embedding_dim, how_this_works
+from pages.ui.artifacts import default_name, load_named
+from pages.ui.frame import page_context
+from pages.ui.tables import metrics_table, profile_size_frame, protocol_label
+from pages.ui.teaching import explain_metrics
+from pages.ui.text import escape_markdown
+from pages.ui.widgets import embedding_dim, how_this_works
 
-ctx = context()
+ctx = page_context()
 manifests = ctx.manifests
 default = default_name(str(ctx.root))
 
