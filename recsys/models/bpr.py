@@ -16,7 +16,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -27,12 +27,14 @@ from .. import distributed
 from ..data import Interactions
 from ..errors import ConfigError
 from ..foldin import FoldIn
+from ..search_space import Choice, FloatParam, IntParam
 from ..training import resolve_device, run_epochs, torch_seed, validation_ndcg
 from .base import FitContext, Recommender
 
 __all__ = [
     "BPR",
     "BPRConfig",
+    "ConfidenceFoldIn",
     "BPRNet",
     "NegativeSampler",
     "shard_batches",
@@ -274,7 +276,7 @@ _NOT_TRAJECTORY = ("epochs", "patience", "score_pairs")
 def fit_fingerprint(model: Recommender, train: Interactions, seed: int) -> dict:
     """What a checkpoint must match to be resumed: the training config, seed and data shape.
 
-    Left out: ``epochs``, ``patience``, ``score_pairs`` and the ``fold_in_*`` parameters, which
+    Left out: ``epochs``, ``patience``, ``score_pairs`` and the ``fold_in`` settings, which
     do not change the parameters an epoch produces.
     """
     config = {
@@ -299,10 +301,27 @@ def check_positive(cfg, *names: str) -> None:
 
 # -- the model ------------------------------------------------------------------------------------
 @dataclass
+class ConfidenceFoldIn:
+    """Fold-in of a new user by the iALS user step on item factors trained otherwise (BPR).
+
+    BPR factors are not scaled for that solve, so its weights are settings of their own.
+    """
+
+    # Ridge weight of the solve; BPR factors are not scaled for it, so it needs tuning.
+    reg: float = 10.0
+    # Weight of the rated items in the solve.
+    alpha: float = 20.0
+    # Weight of the unrated items (the implicit "everything else is weakly negative").
+    unobserved_weight: float = 1.0
+    # Weight of a visitor's low rating (a confident negative with target 0).
+    negative_weight: float = 0.0
+
+
+@dataclass
 class BPRConfig:
     """BPR hyper-parameters.
 
-    lr, reg, negative_sampling and the fold_in_* values were chosen on the ``users`` protocol's
+    lr, reg, negative_sampling and the fold_in values were chosen on the ``users`` protocol's
     validation split of ml-latest-small (4 training trials with popularity sampling, then the
     108-point fold-in grid; validation NDCG@10 0.234); see README "Tuning".
     """
@@ -327,15 +346,8 @@ class BPRConfig:
     init_std: float = 0.1
     # Epochs without validation improvement before stopping (run_epochs' rule).
     patience: int = 3
-    # Fold-in uses the iALS user step on the BPR item factors (FoldIn "confidence"):
-    # ridge weight of that solve; BPR factors are not scaled for it, so it needs tuning.
-    fold_in_reg: float = 10.0
-    # Weight of the rated items in the fold-in solve.
-    fold_in_alpha: float = 20.0
-    # Weight of the unrated items (the implicit "everything else is weakly negative").
-    fold_in_unobserved_weight: float = 1.0
-    # Weight of a visitor's low rating (a confident negative with target 0).
-    fold_in_negative_weight: float = 0.0
+    # Fold-in uses the iALS user step on the BPR item factors (FoldIn "confidence").
+    fold_in: ConfidenceFoldIn = field(default_factory=ConfidenceFoldIn)
 
 
 class BPRNet(nn.Module):
@@ -393,6 +405,20 @@ class BPR(Recommender):
     name = "bpr"
     kind = "implicit"
     Config = BPRConfig
+    iterative = True
+    epochs_field = "epochs"
+    data_parallel = True
+    has_item_embeddings = True
+    search_space = {
+        "factors": IntParam(16, 256, log=True),
+        "lr": FloatParam(1e-4, 0.1),
+        "reg": FloatParam(1e-7, 1e-1),
+        "negative_sampling": Choice(("uniform", "popularity")),
+        "fold_in.reg": FloatParam(1e-3, 100.0),
+        "fold_in.alpha": FloatParam(0.3, 100.0),
+        "fold_in.unobserved_weight": FloatParam(1e-3, 10.0),
+        "fold_in.negative_weight": FloatParam(0.0, 3.0, log=False),
+    }
 
     def _fit(self, train: Interactions, ctx: FitContext) -> None:
         cfg = self.config
@@ -489,11 +515,11 @@ class BPR(Recommender):
             item_factors=self.item_factors,
             item_bias=self.item_bias,
             params={
-                "reg": cfg.fold_in_reg,
-                "alpha": cfg.fold_in_alpha,
-                "unobserved_weight": cfg.fold_in_unobserved_weight,
+                "reg": cfg.fold_in.reg,
+                "alpha": cfg.fold_in.alpha,
+                "unobserved_weight": cfg.fold_in.unobserved_weight,
                 "reg_exponent": 0.0,
-                "negative_weight": cfg.fold_in_negative_weight,
+                "negative_weight": cfg.fold_in.negative_weight,
                 "threshold": self.threshold,
             },
         )

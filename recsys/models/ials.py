@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,10 +30,11 @@ import scipy.sparse as sp
 from ..data import Interactions
 from ..errors import ConfigError
 from ..foldin import FoldIn
+from ..search_space import FloatParam, IntParam
 from ..training import resolve_device, run_epochs, torch_seed
 from .base import FitContext, Recommender
 
-__all__ = ["IALS", "IALSConfig"]
+__all__ = ["IALS", "IALSConfig", "IALSFoldIn"]
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,21 @@ _SOLVERS = ("cholesky", "cg")
 
 
 @dataclass
+class IALSFoldIn:
+    """Fold-in settings of :class:`IALS` beyond the training math (which the fold-in reuses)."""
+
+    # Weight of a visitor's low rating (a confident negative, target 0). Training sees positives
+    # only, so this is a fold-in choice, tuned on the users protocol's validation.
+    # Tuned: 0 (a low rating weighs less than an unrated movie) beat alpha (a confident negative,
+    # validation NDCG@10 0.286 vs 0.279): having watched a movie says something even if disliked.
+    negative_weight: float = 0.0
+
+
+@dataclass
 class IALSConfig:
     """Hyper-parameters of :class:`IALS`.
 
-    reg, alpha, unobserved_weight, reg_exponent and fold_in_negative_weight are the values a
+    reg, alpha, unobserved_weight, reg_exponent and fold_in.negative_weight are the values a
     16-trial search (plus the fold-in grid) chose on the ``users`` protocol's validation split of
     ml-latest-small (validation NDCG@10 0.286); see README "Tuning" for the command.
     """
@@ -78,11 +90,8 @@ class IALSConfig:
     cg_steps: int = 3
     # Iterations without validation improvement before stopping (run_epochs' rule).
     patience: int = 3
-    # Fold-in only: weight of a visitor's low rating (a confident negative, target 0). Training
-    # sees positives only, so this is a fold-in choice, tuned on the users protocol's validation.
-    # Tuned: 0 (a low rating weighs less than an unrated movie) beat alpha (a confident negative,
-    # validation NDCG@10 0.286 vs 0.279): having watched a movie says something even if disliked.
-    fold_in_negative_weight: float = 0.0
+    # Settings used only when folding in a new user.
+    fold_in: IALSFoldIn = field(default_factory=IALSFoldIn)
 
 
 @dataclass
@@ -145,6 +154,18 @@ class IALS(Recommender):
 
     name = "ials"
     Config = IALSConfig
+    iterative = True
+    epochs_field = "iterations"
+    has_item_embeddings = True
+    # Ranges wide enough that the optima on MovieLens-sized data lie well inside them.
+    search_space = {
+        "factors": IntParam(16, 256, log=True),
+        "reg": FloatParam(1e-4, 10.0),
+        "alpha": FloatParam(0.3, 100.0),
+        "unobserved_weight": FloatParam(0.01, 10.0),
+        "reg_exponent": FloatParam(0.0, 1.0, log=False),
+        "fold_in.negative_weight": FloatParam(0.0, 3.0, log=False),
+    }
 
     # -- training ---------------------------------------------------------------------------------
     def _validate(self) -> None:
@@ -414,7 +435,7 @@ class IALS(Recommender):
                 "alpha": cfg.alpha,
                 "unobserved_weight": cfg.unobserved_weight,
                 "reg_exponent": cfg.reg_exponent,
-                "negative_weight": cfg.fold_in_negative_weight,
+                "negative_weight": cfg.fold_in.negative_weight,
                 "threshold": self.threshold,
             },
         )
