@@ -65,9 +65,7 @@ def _write_json(path: str, payload: dict) -> None:
     os.replace(tmp, target)
 
 
-def format_table(
-    results: list[dict], columns: Sequence[str], tuning: dict | None = None
-) -> str:
+def format_table(results: list[dict], columns: Sequence[str], tuning: dict | None = None) -> str:
     """Plain-text table of ``results`` entries (model, metrics, epochs, train_seconds).
 
     With ``tuning`` (model -> tuning report) two more columns: the best validation score and
@@ -89,9 +87,7 @@ def format_table(
         t = (tuning or {}).get(r["model"])
         if tuning:
             pruned = sum(x["state"] == "pruned" for x in t["trials"]) if t else 0
-            row += (
-                [f"{t['best_score']:.4f}", f"{len(t['trials'])} ({pruned})"] if t else ["-", "-"]
-            )
+            row += [f"{t['best_score']:.4f}", f"{len(t['trials'])} ({pruned})"] if t else ["-", "-"]
         rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = [
@@ -138,8 +134,11 @@ def _load_data(args: argparse.Namespace):
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_models
-    from .models import MODEL_NAMES
+    from .models import MODEL_NAMES, model_class
 
+    if args.models is None:
+        wanted = "explicit" if args.protocol == "ratings" else "implicit"
+        args.models = [m for m in MODEL_NAMES if model_class(m).kind == wanted]
     unknown = [m for m in args.models if m not in MODEL_NAMES]
     if unknown:
         raise ConfigError(f"unknown model(s) {unknown}; choose from {', '.join(MODEL_NAMES)}")
@@ -409,8 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--models",
         type=_csv_list,
-        default=["pop", "itemknn", "ease", "ials", "bpr"],
-        help=f"comma-separated, from {','.join(MODEL_NAMES)}",
+        default=None,
+        help=f"comma-separated, from {','.join(MODEL_NAMES)} (default: every model that fits "
+        "the protocol: rating models for ratings, the others for ranking)",
     )
     p.add_argument("--k", type=_int_list, default=[10, 20], help="cut-offs, e.g. 10,20")
     p.add_argument("--test-frac", type=float, default=0.2, help="share of test data (default 0.2)")

@@ -186,8 +186,7 @@ def tune_model(
         trial.set_user_attr("epochs", epochs)
         record("train", sampled, value, "complete", epochs, time.perf_counter() - t0)
         log.info("tune %s trial %d %s: %s=%.4f", name, trial.number, sampled, metric, value)
-        old = best["trial"]
-        if old is None or (value < old["value"] if direction == "minimize" else value > old["value"]):
+        if best["trial"] is None or _better(value, best["trial"]["value"], direction):
             best["model"], best["trial"] = fitted.model, trials[-1]
         return value
 

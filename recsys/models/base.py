@@ -162,9 +162,7 @@ def build_config(base: Any, overrides: dict[str, Any], where: str) -> Any:
     nested = nest(overrides)
     unknown = sorted(set(nested) - set(fields))
     if unknown:
-        raise ConfigError(
-            f"{where} has no hyper-parameter(s) {unknown}; known: {sorted(fields)}"
-        )
+        raise ConfigError(f"{where} has no hyper-parameter(s) {unknown}; known: {sorted(fields)}")
     changes = {}
     for key, value in nested.items():
         current = getattr(base, key)
