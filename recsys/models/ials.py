@@ -63,28 +63,34 @@ class IALSFoldIn:
 class IALSConfig:
     """Hyper-parameters of :class:`IALS`.
 
-    reg, alpha, unobserved_weight, reg_exponent and fold_in.negative_weight are the values a
-    16-trial search (plus the fold-in grid) chose on the ``users`` protocol's validation split of
-    ml-latest-small (validation NDCG@10 0.286); see README "Tuning" for the command.
+    Written in scale-free form so that they carry over to MovieLens releases of other sizes:
+    the unobserved weight relative to the observed mass, the penalty relative to each row's
+    weight (``reg_exponent`` 1). ``bench/defaults_transfer.py`` checks them against tuning on
+    data of other sizes and densities (README "Defaults that transfer").
     """
 
-    # Embedding size: 64 is a common accuracy/speed compromise for MovieLens-sized data.
-    factors: int = 64
+    # Embedding size: 32 matched 64 on ml-latest-small and beat it on its half-user subsample
+    # (validation NDCG@10 0.237 vs 0.204; bench/defaults_transfer.py); tune it on big releases.
+    factors: int = 32
     # ALS converges in a handful of sweeps; 15 leaves room for early stopping to choose.
     iterations: int = 15
     # Base of the frequency-scaled L2 penalty lam = reg * (n + w0 * n_other) ** reg_exponent
     # (with reg_exponent 0 it is a plain ridge penalty; with 1, reg is relative to the row's
     # weight, so one value serves rows and data sets of any size).
-    reg: float = 1e-4
-    # Weight of an observed positive (its target is 1); tuned: 5x the weight of a zero.
-    alpha: float = 5.0
+    # Measured best of 1e-4..1e-2 across the data sets of bench/defaults_transfer.py.
+    reg: float = 1e-3
+    # Weight of an observed positive (its target is 1). With the relative unobserved weight and
+    # reg_exponent 1 only ratios matter: alpha 20 scored as alpha 10 on every data set measured.
+    alpha: float = 10.0
     # Weight of the unobserved pairs (target 0). With ``unobserved_relative`` (the default) it is
     # rho, the total weight of all unobserved pairs over that of all observed ones:
-    #     rho = w0 (n_users n_items - nnz) / (alpha nnz)  =>  w0 = rho alpha nnz / (n_users n_items - nnz)
+    #     rho = w0 (n_users n_items - nnz) / (alpha nnz)
+    #     =>  w0 = rho alpha nnz / (n_users n_items - nnz)
     # A user with the mean number of positives n = nnz / n_users then weighs its unobserved items
     # w0 n_items ~ rho alpha n: the balance between "seen" and "unseen" that the solve sees stays
     # the same whatever the catalogue size, user count or density (an absolute w0 tuned on 9.7k
     # movies would weigh the unseen 6x more, relative to the seen, on a 60k-movie release).
+    # 25 (ml-latest-small: w0 ~ 2 for alpha 10) was best of 10, 25, 50 across those data sets.
     unobserved_weight: float = 25.0
     # 1: the penalty grows with the row's total weight (Rendle et al. 2022), which makes ``reg``
     # scale-free; not searched (0 gives a plain ridge penalty whose best value moves with size).
