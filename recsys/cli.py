@@ -66,17 +66,30 @@ def _write_json(path: str, payload: dict) -> None:
     os.replace(tmp, target)
 
 
-def format_table(results: list[dict], columns: Sequence[str]) -> str:
-    """Plain-text table of ``results`` entries (model, metrics, train_seconds)."""
-    header = ["model", *columns, "train_s"]
+def format_table(results: list[dict], columns: Sequence[str], tuning: dict | None = None) -> str:
+    """Plain-text table of ``results`` entries (model, metrics, epochs, train_seconds).
+
+    With ``tuning`` (model -> tuning report) two more columns: the best validation score and
+    the trials run (pruned ones in brackets).
+    """
+    header = ["model", *columns, "sparse_ndcg@10", "epochs", "train_s"]
+    if tuning:
+        header += ["valid", "trials"]
     rows = [header]
     for r in results:
         m = r["metrics"]
-        rows.append(
+        sparse = (m.get("sparse_items") or {}).get("ndcg@10")
+        row = (
             [r["model"]]
             + [f"{m[c]:.4f}" if isinstance(m.get(c), float) else "-" for c in columns]
-            + [f"{r['train_seconds']:.1f}"]
+            + [f"{sparse:.4f}" if isinstance(sparse, float) else "-"]
+            + [str(r.get("epochs_chosen") or "-"), f"{r['train_seconds']:.1f}"]
         )
+        t = (tuning or {}).get(r["model"])
+        if tuning:
+            pruned = sum(x["state"] == "pruned" for x in t["trials"]) if t else 0
+            row += [f"{t['best_score']:.4f}", f"{len(t['trials'])} ({pruned})"] if t else ["-", "-"]
+        rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = [
         "  ".join(
@@ -122,27 +135,44 @@ def _load_data(args: argparse.Namespace):
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_models
-    from .models import MODEL_NAMES
+    from .models import MODEL_NAMES, model_class
 
+    if args.models is None:
+        wanted = "explicit" if args.protocol == "ratings" else "implicit"
+        args.models = [m for m in MODEL_NAMES if model_class(m).kind == wanted]
     unknown = [m for m in args.models if m not in MODEL_NAMES]
     if unknown:
         raise ConfigError(f"unknown model(s) {unknown}; choose from {', '.join(MODEL_NAMES)}")
+    params = _model_params(args.params, args.models)
     dataset = _load_data(args)
-    params = dict(args.params or {})
-    if args.tune:
+    tuned = None
+    if args.tune or args.tune_time:
         from .tune import tune_models
 
         tuned = tune_models(
             dataset,
             args.protocol,
             args.models,
-            n_trials=args.tune,
+            n_trials=args.tune or None,
+            timeout=args.tune_time,
             threshold=args.threshold,
             seed=args.seed,
             device=args.device,
             fixed=params,
         )
         params = {name: t["best_params"] for name, t in tuned.items()}
+        for name, t in tuned.items():
+            for key, edge in t["edge_params"].items():
+                log.warning(
+                    "%s: best %s=%.4g is at the %s edge of its range [%g, %g]; "
+                    "the optimum may lie outside it",
+                    name,
+                    key,
+                    edge["value"],
+                    edge["side"],
+                    edge["low"],
+                    edge["high"],
+                )
     result = evaluate_models(
         dataset,
         args.protocol,
@@ -158,32 +188,56 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         device=args.device,
         show_progress=not args.quiet,
     )
-    if args.tune:
+    if tuned is not None:
         result["tuning"] = tuned
     columns = ("rmse", "mae") if args.protocol == "ratings" else RANKING_COLUMNS
     print(f"{dataset.name} · protocol {args.protocol} · full-catalogue ranking")
-    print(format_table(result["results"], columns))
+    print(format_table(result["results"], columns, tuned))
     if args.json:
         _write_json(args.json, result)
         log.info("wrote %s", args.json)
     return 0
 
 
-# Models whose training runs data-parallel under torchrun (recsys.distributed).
-DISTRIBUTED_MODELS = ("bpr", "mf", "ncf")
+def _model_params(raw: dict | None, models: Sequence[str]) -> dict[str, dict]:
+    """``--params`` as {model: params}, each checked against the model's Config (nested
+    ``fold_in`` dicts and dotted names accepted) before any data is loaded."""
+    from .models import MODEL_NAMES, make_model
+
+    raw = dict(raw or {})
+    stray = sorted(k for k in raw if k not in MODEL_NAMES)
+    if stray:
+        raise ConfigError(
+            f"--params keys must be model names ({', '.join(MODEL_NAMES)}), got {stray}"
+        )
+    for name, value in raw.items():
+        if not isinstance(value, dict):
+            raise ConfigError(f"--params: {name} must map to a JSON object, got {value!r}")
+        if name in models:
+            make_model(name, **value)  # raises ConfigError naming an unknown field
+    return raw
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from . import distributed
+    from .models import MODEL_NAMES, model_class
 
+    cls = model_class(args.model)
+    if not cls.has_item_embeddings:  # refuse before any loading, evaluating or fitting
+        exportable = [m for m in MODEL_NAMES if model_class(m).has_item_embeddings]
+        raise ConfigError(
+            f"{args.model} has no item embeddings to export; train one of "
+            f"{', '.join(exportable)} (use `evaluate` to measure {args.model})"
+        )
     if distributed.env_world_size() <= 1:
         return _train(args)
     # Launched by torchrun: every rank runs the same command; the torch models train
     # data-parallel and only rank 0 writes the artifact and the checkpoints.
-    if args.model not in DISTRIBUTED_MODELS:
+    if not cls.data_parallel:
+        parallel = [m for m in MODEL_NAMES if model_class(m).data_parallel]
         raise ConfigError(
             f"{args.model} does not train data-parallel; under torchrun use one of "
-            f"{', '.join(DISTRIBUTED_MODELS)}, or run it as a single process"
+            f"{', '.join(parallel)}, or run it as a single process"
         )
     joined_here = not distributed.is_distributed()
     distributed.init_from_env(args.device)
@@ -213,6 +267,7 @@ def _train(args: argparse.Namespace) -> int:
     dataset = _load_data(args)
     check_learnable(dataset.interactions(), None if model.kind == "explicit" else args.threshold)
     metrics = {}
+    epochs_from = None
     for protocol in args.eval:
         log.info("evaluating %s on the %s protocol before the final fit", args.model, protocol)
         result = evaluate_models(
@@ -225,11 +280,19 @@ def _train(args: argparse.Namespace) -> int:
             device=args.device,
             show_progress=not args.quiet,
         )
+        entry = result["results"][0]
         metrics[protocol] = {
             "protocol": result["protocol"],
-            "metrics": result["results"][0]["metrics"],
-            "train_seconds": result["results"][0]["train_seconds"],
+            "metrics": entry["metrics"],
+            "train_seconds": entry["train_seconds"],
+            "epochs_chosen": entry["epochs_chosen"],
         }
+        field = model.epochs_field
+        if epochs_from is None and entry["epochs_chosen"] and field not in params:
+            # The final fit has no validation data: it trains for the epochs that early
+            # stopping chose in the first evaluation (the fair protocol's refit count).
+            epochs_from = protocol
+            model = make_model(args.model, **{**params, field: entry["epochs_chosen"]})
     model.threshold = args.threshold
     data = dataset.interactions()
     train = data if model.kind == "explicit" else data.positives(args.threshold)
@@ -257,6 +320,7 @@ def _train(args: argparse.Namespace) -> int:
             "seed": args.seed,
             "device": args.device,
             "epochs_run": len(model.history),
+            "epochs_chosen_by": epochs_from,
             "history": model.history,
             "threshold": args.threshold,
             "command": "python -m recsys " + " ".join(sys.argv[1:]),
@@ -355,8 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--models",
         type=_csv_list,
-        default=["pop", "itemknn", "ease", "ials", "bpr"],
-        help=f"comma-separated, from {','.join(MODEL_NAMES)}",
+        default=None,
+        help=f"comma-separated, from {','.join(MODEL_NAMES)} (default: every model that fits "
+        "the protocol: rating models for ratings, the others for ranking)",
     )
     p.add_argument("--k", type=_int_list, default=[10, 20], help="cut-offs, e.g. 10,20")
     p.add_argument("--test-frac", type=float, default=0.2, help="share of test data (default 0.2)")
@@ -378,7 +443,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         metavar="TRIALS",
-        help="tune each model with this many trials on a validation split first",
+        help="tune each model with this many Optuna trials on a validation split first",
+    )
+    p.add_argument(
+        "--tune-time",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="tune each model for at most this long (with --tune: whichever ends first)",
     )
     p.add_argument("--json", help="write the results here")
     p.set_defaults(func=cmd_evaluate)

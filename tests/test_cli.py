@@ -230,3 +230,73 @@ def test_bad_data_file_names_file_and_line(tmp_path, fixtures_dir):
     assert proc.returncode == 2
     assert f"{path}, line 4: rating 'abc' is not a number" in proc.stderr
     assert "pass --skip-bad-lines" in proc.stderr
+
+
+def test_train_refuses_a_model_without_embeddings_before_loading_data(tmp_path, capsys):
+    """The refusal comes first: a missing data directory is not even looked at."""
+    code = main(["-q", "train", "--data", "/no/such/dir", "--model", "ease", "--out", "x"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "has no item embeddings to export" in err and "no such directory" not in err
+
+
+def test_nested_fold_in_params_reach_the_model_and_the_artifact(synthetic_dir, tmp_path):
+    # No "iterations" given: the final fit takes the count chosen in the evaluation.
+    params = {"ials": {"factors": 16, "fold_in": {"negative_weight": 1.5}}}
+    out = tmp_path / "ials"
+    args = ["-q", "train", "--data", str(synthetic_dir), "--model", "ials", "--out", str(out)]
+    assert (
+        main([*args, "--params", json.dumps(params), "--projection", "pca", "--eval", "random"])
+        == 0
+    )
+    art = recsys.load(out)
+    assert art.manifest["model"]["params"]["fold_in"] == {"negative_weight": 1.5}
+    assert art.manifest["fold_in"]["params"]["negative_weight"] == 1.5
+    # The final fit on all data ran the epochs early stopping chose in the evaluation.
+    chosen = art.manifest["metrics"]["random"]["epochs_chosen"]
+    assert 1 <= chosen <= 15
+    assert art.manifest["model"]["params"]["iterations"] == chosen
+    assert art.manifest["training"]["epochs_run"] == chosen
+    assert art.manifest["training"]["epochs_chosen_by"] == "random"
+
+
+def test_unknown_nested_fold_in_key_is_one_clear_line(synthetic_dir, capsys):
+    bad = json.dumps({"bpr": {"fold_in": {"regg": 1.0}}})
+    code = main(["-q", "evaluate", "--data", "/no/such/dir", "--models", "bpr", "--params", bad])
+    assert code == 2
+    assert "bpr.fold_in has no hyper-parameter(s) ['regg']" in capsys.readouterr().err
+
+
+def test_evaluate_tunes_every_model_side_by_side(
+    synthetic_dir, tmp_path, capsys, caplog, monkeypatch
+):
+    from recsys.models import model_class
+    from recsys.search_space import IntParam
+
+    # A range of two values: whichever wins sits on an edge and must be flagged.
+    monkeypatch.setattr(model_class("itemknn"), "search_space", {"neighbors": IntParam(20, 21)})
+    out = tmp_path / "tuned.json"
+    args = ["evaluate", "--data", str(synthetic_dir), "--models", "itemknn,ease"]
+    code = main(["-q", *args, "--tune", "3", "--tune-time", "600", "--json", str(out)])
+    assert code == 0
+    table = capsys.readouterr().out
+    assert "valid" in table and "trials" in table
+    assert "itemknn: best neighbors=" in caplog.text and "edge of its range" in caplog.text
+    tuning = json.loads(out.read_text())["tuning"]
+    assert set(tuning) == {"itemknn", "ease"}
+    for report in tuning.values():
+        assert 1 <= len(report["trials"]) <= 3
+        assert report["budget"] == {"n_trials": 3, "timeout": 600.0}
+    assert set(tuning["itemknn"]["edge_params"]) == {"neighbors"}
+    results = json.loads(out.read_text())["results"]
+    assert results[0]["params"]["neighbors"] == tuning["itemknn"]["best_params"]["neighbors"]
+
+
+def test_ratings_protocol_compares_mf_with_the_bias_baseline(synthetic_dir, tmp_path):
+    out = tmp_path / "ratings.json"
+    params = json.dumps({"mf": FAST["mf"]})
+    args = ["-q", "evaluate", "--data", str(synthetic_dir), "--protocol", "ratings"]
+    assert main([*args, "--params", params, "--json", str(out)]) == 0
+    result = {r["model"]: r["metrics"] for r in json.loads(out.read_text())["results"]}
+    assert set(result) == {"bias", "mf"}  # the default for ratings: every rating model
+    assert 0.0 < result["bias"]["rmse"] < 1.5 and 0.0 < result["mf"]["rmse"] < 1.5

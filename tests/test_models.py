@@ -29,10 +29,13 @@ DISLIKED = 3  # out-of-block items per user rated 1-2 (seen only by explicit mod
 # suite must stay quick, and a renamed hyper-parameter must not silently fall back to defaults.
 FAST: dict[str, dict] = {
     "pop": {},
+    "bias": {},
     "itemknn": {"neighbors": 20},
     "ease": {"reg": 10.0},
-    "ials": {"factors": 8, "iterations": 6},
-    "hybrid": {"factors": 8, "iterations": 6},
+    # The toy matrix is 20% dense (MovieLens: under 5%): the shipped relative unobserved weight
+    # would weigh each zero 6x a positive here.
+    "ials": {"factors": 8, "iterations": 6, "unobserved_weight": 1.0},
+    "hybrid": {"factors": 8, "iterations": 6, "unobserved_weight": 1.0},
     "content": {"factors": 8},
     # Gradient models: the data has ~500 positives, so small batches and a large step size.
     "bpr": {"factors": 8, "epochs": 30, "batch_size": 32, "lr": 0.05},
@@ -47,7 +50,7 @@ FAST: dict[str, dict] = {
     },
 }
 # Models that rank every user alike; the known-answer test does not apply to them.
-NOT_PERSONALISED = {"pop"}
+NOT_PERSONALISED = {"pop", "bias"}  # the same ranking for every user
 
 
 def _group(user: int) -> int:
@@ -358,8 +361,8 @@ def test_ials_loss_is_the_objective():
     u, q = model.user_factors.astype(np.float64), model.item_factors.astype(np.float64)
     x = DATA.train_for("implicit").to_csr().toarray()
     pred = u @ q.T
-    weight = np.where(x > 0, cfg.alpha, cfg.unobserved_weight)
-    w0 = cfg.unobserved_weight
+    w0 = model.w0  # the absolute weight of an unobserved pair
+    weight = np.where(x > 0, cfg.alpha, w0)
 
     def lam(n, n_other):
         return cfg.reg * (n + w0 * n_other) ** cfg.reg_exponent
@@ -370,6 +373,18 @@ def test_ials_loss_is_the_objective():
     assert model.history[-1]["loss"] == pytest.approx(objective / x.sum(), rel=1e-4)
     losses = [h["loss"] for h in model.history]
     assert all(b <= a + 1e-9 for a, b in zip(losses, losses[1:])), losses  # ALS never goes up
+
+
+def test_ials_relative_unobserved_weight_balances_seen_and_unseen():
+    """rho = total unobserved weight / total observed weight, whatever the data's shape."""
+    train = DATA.train_for("implicit")
+    model = _new("ials", unobserved_weight=2.0).fit(train, seed=0)
+    nnz = train.to_csr().nnz
+    unobserved = N_USERS * N_ITEMS - nnz
+    assert model.w0 * unobserved / (model.config.alpha * nnz) == pytest.approx(2.0)
+    assert model.fold_in_state().params["unobserved_weight"] == model.w0
+    absolute = _new("ials", unobserved_weight=0.3, unobserved_relative=False).fit(train, seed=0)
+    assert absolute.w0 == 0.3
 
 
 def test_ials_chunking_and_threads_do_not_change_the_result(monkeypatch):

@@ -21,6 +21,7 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "ials": ("ials", "IALS"),
     "bpr": ("bpr", "BPR"),
     "mf": ("mf", "BiasedMF"),
+    "bias": ("bias", "BiasBaseline"),
     "ncf": ("ncf", "NeuMF"),
     "hybrid": ("hybrid", "Hybrid"),
     "content": ("content", "ContentModel"),

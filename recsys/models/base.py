@@ -5,8 +5,16 @@ on :class:`~recsys.data.Interactions`, scores known users with :meth:`score`, an
 and the ``users`` protocol a numpy :class:`~recsys.foldin.FoldIn` for new users. Runtime options
 (seed, device, progress, callback) are arguments to ``fit``, not configuration.
 
-Adding a model: one new file in ``recsys/models/`` with a ``Config`` dataclass and a subclass of
-:class:`Recommender`, plus one line in ``recsys/models/__init__.py``'s ``MODELS``.
+Adding a model: one new file in ``recsys/models/`` with a ``Config`` dataclass, a subclass of
+:class:`Recommender` that sets the class attributes below (``name``, ``kind``, ``iterative``,
+``epochs_field``, ``has_item_embeddings``, ``search_space``...), plus one line in
+``recsys/models/__init__.py``'s ``_REGISTRY``. Evaluation, tuning and the CLI read those
+attributes; no other file names models.
+
+Settings used only when folding in a new user live in a nested dataclass field ``fold_in`` of the
+Config (``IALSConfig().fold_in.negative_weight``); overrides may give it as a partial dict
+(``make_model("ials", fold_in={"negative_weight": 1.0})``) or as a dotted name
+(``**{"fold_in.negative_weight": 1.0}``, the form search spaces use).
 """
 
 from __future__ import annotations
@@ -21,8 +29,9 @@ import numpy as np
 from ..data import Interactions
 from ..errors import ConfigError
 from ..foldin import FoldIn
+from ..search_space import nest
 
-__all__ = ["Recommender", "EpochCallback", "FitContext"]
+__all__ = ["Recommender", "EpochCallback", "FitContext", "build_config"]
 
 # callback(epoch, metrics) -> None; metrics holds e.g. {"loss": 0.41, "ndcg@10": 0.12}.
 EpochCallback = Callable[[int, dict[str, float]], None]
@@ -75,15 +84,7 @@ class Recommender(ABC):
 
     def __init__(self, config: Any | None = None, **overrides: Any):
         cfg = config if config is not None else self.Config()
-        if overrides:
-            known = {f.name for f in dataclasses.fields(self.Config)}
-            unknown = sorted(set(overrides) - known)
-            if unknown:
-                raise ConfigError(
-                    f"{self.name} has no hyper-parameter(s) {unknown}; known: {sorted(known)}"
-                )
-            cfg = dataclasses.replace(cfg, **overrides)
-        self.config = cfg
+        self.config = build_config(cfg, overrides, self.name) if overrides else cfg
         self.n_users = 0
         self.n_items = 0
         # Ratings at or above this are positives in fold-in (set by the protocol or the CLI).
@@ -141,9 +142,36 @@ class Recommender(ABC):
         return None
 
     def params(self) -> dict[str, Any]:
-        """Hyper-parameters as plain data (for manifests and result files)."""
+        """Hyper-parameters as plain data (for manifests and result files); nested dataclass
+        fields (``fold_in``) become nested dicts."""
         return dataclasses.asdict(self.config)
 
     def _check_fitted(self) -> None:
         if self.n_items == 0:
             raise ConfigError(f"{self.name}: call fit() before scoring")
+
+
+def build_config(base: Any, overrides: dict[str, Any], where: str) -> Any:
+    """``base`` (a Config dataclass) with ``overrides`` applied, checking every name.
+
+    A nested dataclass field (``fold_in``) takes a partial dict of its own fields, or dotted
+    names (``"fold_in.reg"``); unknown names raise :class:`ConfigError` naming ``where`` and the
+    known fields, e.g. ``ials.fold_in has no hyper-parameter(s) ['regg']; known: [...]``.
+    """
+    fields = {f.name: f for f in dataclasses.fields(base)}
+    nested = nest(overrides)
+    unknown = sorted(set(nested) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where} has no hyper-parameter(s) {unknown}; known: {sorted(fields)}")
+    changes = {}
+    for key, value in nested.items():
+        current = getattr(base, key)
+        if dataclasses.is_dataclass(current) and isinstance(value, dict):
+            value = build_config(current, value, f"{where}.{key}")
+        elif dataclasses.is_dataclass(current) and not isinstance(value, type(current)):
+            raise ConfigError(
+                f"{where}.{key} must be a JSON object of {sorted(dataclasses.asdict(current))}, "
+                f"got {value!r}"
+            )
+        changes[key] = value
+    return dataclasses.replace(base, **changes)

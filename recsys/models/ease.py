@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from ..data import Interactions
 from ..errors import ConfigError
 from ..foldin import FoldIn
+from ..search_space import FloatParam
 from .base import FitContext, Recommender
 
 __all__ = ["EASE", "EASEConfig", "ease_weights"]
@@ -100,6 +101,7 @@ class EASE(Recommender):
 
     name = "ease"
     Config = EASEConfig
+    search_space = {"reg": FloatParam(1.0, 1e5)}
 
     def _fit(self, train: Interactions, ctx: FitContext) -> None:
         cfg = self.config

@@ -42,7 +42,7 @@ import scipy.sparse as sp
 
 from ..data import Interactions
 from ..errors import ConfigError
-from ..search_space import FloatParam, IntParam
+from ..search_space import FloatParam
 from .base import FitContext
 from .ials import IALS, IALSConfig
 
@@ -75,15 +75,11 @@ class Hybrid(IALS):
     epochs_field = "iterations"
     has_item_embeddings = True
     uses_item_features = True
+    # iALS's space (same meaning, same scale-free forms) plus the content pull.
     search_space = {
-        "factors": IntParam(16, 256, log=True),
-        "reg": FloatParam(1e-4, 1.0),
-        "alpha": FloatParam(0.5, 50.0),
-        "unobserved_weight": FloatParam(0.05, 5.0),
-        "reg_exponent": FloatParam(0.0, 1.0, log=False),
+        **IALS.search_space,
         "content_reg": FloatParam(0.05, 100.0),
         "feature_reg": FloatParam(0.01, 100.0),
-        "fold_in.negative_weight": FloatParam(0.0, 10.0, log=False),
     }
 
     def _fit(self, train: Interactions, ctx: FitContext) -> None:

@@ -1,8 +1,8 @@
 """iALS: implicit alternating least squares (Hu, Koren & Volinsky 2008; Rendle et al. 2022).
 
 Every observed (positive) user-item pair has weight ``alpha`` and target 1, every other pair
-weight ``w0 = unobserved_weight`` and target 0. With item factors ``Q`` (n_items, d) fixed, each
-user's vector solves exactly::
+weight ``w0`` and target 0 (``w0`` from ``unobserved_weight``, see :class:`IALSConfig`). With
+item factors ``Q`` (n_items, d) fixed, each user's vector solves exactly::
 
     (w0 G + (alpha - w0) sum_{i in I_u} q_i q_i^T + lam_u I) x_u = alpha sum_{i in I_u} q_i
     G = Q^T Q,    lam_u = reg * (n_u + w0 n_items) ** reg_exponent
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,10 +30,11 @@ import scipy.sparse as sp
 from ..data import Interactions
 from ..errors import ConfigError
 from ..foldin import FoldIn
+from ..search_space import FloatParam, IntParam
 from ..training import fit_fingerprint, resolve_device, run_epochs, torch_seed
 from .base import FitContext, Recommender
 
-__all__ = ["IALS", "IALSConfig"]
+__all__ = ["IALS", "IALSConfig", "IALSFoldIn"]
 
 log = logging.getLogger(__name__)
 
@@ -48,27 +49,54 @@ _SOLVERS = ("cholesky", "cg")
 
 
 @dataclass
+class IALSFoldIn:
+    """Fold-in settings of :class:`IALS` beyond the training math (which the fold-in reuses)."""
+
+    # Weight of a visitor's low rating (a confident negative, target 0). Training sees positives
+    # only, so this is a fold-in choice, tuned on the users protocol's validation.
+    # Tuned: 0 (a low rating weighs less than an unrated movie) beat alpha (a confident negative,
+    # validation NDCG@10 0.286 vs 0.279): having watched a movie says something even if disliked.
+    negative_weight: float = 0.0
+
+
+@dataclass
 class IALSConfig:
     """Hyper-parameters of :class:`IALS`.
 
-    reg, alpha, unobserved_weight, reg_exponent and fold_in_negative_weight are the values a
-    16-trial search (plus the fold-in grid) chose on the ``users`` protocol's validation split of
-    ml-latest-small (validation NDCG@10 0.286); see README "Tuning" for the command.
+    Written in scale-free form so that they carry over to MovieLens releases of other sizes:
+    the unobserved weight relative to the observed mass, the penalty relative to each row's
+    weight (``reg_exponent`` 1). ``bench/defaults_transfer.py`` checks them against tuning on
+    data of other sizes and densities (README "Defaults that transfer").
     """
 
-    # Embedding size: 64 is a common accuracy/speed compromise for MovieLens-sized data.
-    factors: int = 64
+    # Embedding size: 32 matched 64 on ml-latest-small and beat it on its half-user subsample
+    # (validation NDCG@10 0.237 vs 0.204; bench/defaults_transfer.py); tune it on big releases.
+    factors: int = 32
     # ALS converges in a handful of sweeps; 15 leaves room for early stopping to choose.
     iterations: int = 15
     # Base of the frequency-scaled L2 penalty lam = reg * (n + w0 * n_other) ** reg_exponent
-    # (tuned; with reg_exponent 0 it is a plain ridge penalty).
-    reg: float = 0.003
-    # Weight of an observed positive (its target is 1); tuned: 5x the weight of a zero.
-    alpha: float = 5.0
-    # Weight w0 of every unobserved pair (target 0); tuned.
-    unobserved_weight: float = 1.0
-    # 1.0 scales the penalty with each row's total weight (Rendle et al. 2022); tuning chose 0.
-    reg_exponent: float = 0.0
+    # (with reg_exponent 0 it is a plain ridge penalty; with 1, reg is relative to the row's
+    # weight, so one value serves rows and data sets of any size).
+    # Measured best of 1e-4..1e-2 across the data sets of bench/defaults_transfer.py.
+    reg: float = 1e-3
+    # Weight of an observed positive (its target is 1). With the relative unobserved weight and
+    # reg_exponent 1 only ratios matter: alpha 20 scored as alpha 10 on every data set measured.
+    alpha: float = 10.0
+    # Weight of the unobserved pairs (target 0). With ``unobserved_relative`` (the default) it is
+    # rho, the total weight of all unobserved pairs over that of all observed ones:
+    #     rho = w0 (n_users n_items - nnz) / (alpha nnz)
+    #     =>  w0 = rho alpha nnz / (n_users n_items - nnz)
+    # A user with the mean number of positives n = nnz / n_users then weighs its unobserved items
+    # w0 n_items ~ rho alpha n: the balance between "seen" and "unseen" that the solve sees stays
+    # the same whatever the catalogue size, user count or density (an absolute w0 tuned on 9.7k
+    # movies would weigh the unseen 6x more, relative to the seen, on a 60k-movie release).
+    # 25 (ml-latest-small: w0 ~ 2 for alpha 10) was best of 10, 25, 50 across those data sets.
+    unobserved_weight: float = 25.0
+    # 1: the penalty grows with the row's total weight (Rendle et al. 2022), which makes ``reg``
+    # scale-free; not searched (0 gives a plain ridge penalty whose best value moves with size).
+    reg_exponent: float = 1.0
+    # False: unobserved_weight is w0 itself (an absolute weight, as in Hu et al.).
+    unobserved_relative: bool = True
     # Std of the normal initialisation: small so that early dot products are near zero.
     init_std: float = 0.1
     # "cholesky" solves each system exactly (the fold-in's math); "cg" runs cg_steps of
@@ -78,11 +106,8 @@ class IALSConfig:
     cg_steps: int = 3
     # Iterations without validation improvement before stopping (run_epochs' rule).
     patience: int = 3
-    # Fold-in only: weight of a visitor's low rating (a confident negative, target 0). Training
-    # sees positives only, so this is a fold-in choice, tuned on the users protocol's validation.
-    # Tuned: 0 (a low rating weighs less than an unrated movie) beat alpha (a confident negative,
-    # validation NDCG@10 0.286 vs 0.279): having watched a movie says something even if disliked.
-    fold_in_negative_weight: float = 0.0
+    # Settings used only when folding in a new user.
+    fold_in: IALSFoldIn = field(default_factory=IALSFoldIn)
 
 
 @dataclass
@@ -145,6 +170,17 @@ class IALS(Recommender):
 
     name = "ials"
     Config = IALSConfig
+    iterative = True
+    epochs_field = "iterations"
+    has_item_embeddings = True
+    # Ranges wide enough that the optima on MovieLens-sized data lie well inside them.
+    search_space = {
+        "factors": IntParam(16, 256, log=True),
+        "reg": FloatParam(1e-6, 1.0),
+        "alpha": FloatParam(0.3, 100.0),
+        "unobserved_weight": FloatParam(0.3, 1000.0),
+        "fold_in.negative_weight": FloatParam(0.0, 3.0, log=False),
+    }
 
     # -- training ---------------------------------------------------------------------------------
     def _validate(self) -> None:
@@ -170,8 +206,16 @@ class IALS(Recommender):
     def _lam(self, degree: np.ndarray, n_other: int) -> np.ndarray:
         """Per-row regulariser ``reg * (n + w0 * n_other) ** reg_exponent``, (n_rows,) float64."""
         cfg = self.config
-        base = degree.astype(np.float64) + cfg.unobserved_weight * n_other
+        base = degree.astype(np.float64) + self.w0 * n_other
         return cfg.reg * base**cfg.reg_exponent
+
+    def absolute_unobserved_weight(self, nnz: int) -> float:
+        """``w0`` for ``nnz`` positives in this model's n_users x n_items (see the Config)."""
+        cfg = self.config
+        if not cfg.unobserved_relative:
+            return float(cfg.unobserved_weight)
+        unobserved = max(self.n_users * self.n_items - nnz, 1)
+        return float(cfg.unobserved_weight * cfg.alpha * max(nnz, 1) / unobserved)
 
     def _fit(self, train: Interactions, ctx: FitContext) -> None:
         import torch
@@ -182,6 +226,7 @@ class IALS(Recommender):
         x = train.to_csr()
         x.data[:] = 1.0  # every interaction is one positive
         self._train = x
+        self.w0 = self.absolute_unobserved_weight(x.nnz)
         xt = x.T.tocsr()
         self.item_counts = np.diff(xt.indptr).astype(np.float32)
         on_gpu = self._device.startswith("cuda")
@@ -220,7 +265,7 @@ class IALS(Recommender):
             penalty = float(
                 (user_lam_t * (u64**2).sum(1)).sum() + (item_lam_t * (q64**2).sum(1)).sum()
             )
-            loss = cfg.alpha * sq_err + cfg.unobserved_weight * (all_pred - sq_pred) + penalty
+            loss = cfg.alpha * sq_err + self.w0 * (all_pred - sq_pred) + penalty
             loss += self._prior_loss()
             return {"loss": loss / max(nnz, 1)}
 
@@ -290,7 +335,7 @@ class IALS(Recommender):
         import torch
 
         cfg = self.config
-        alpha, w0 = cfg.alpha, cfg.unobserved_weight
+        alpha, w0 = cfg.alpha, self.w0
         chunk_list, empty = chunks
         d = other.shape[1]
         # A zero row at index n_other: padded neighbours add nothing to sums or products.
@@ -367,7 +412,7 @@ class IALS(Recommender):
         """
         import torch
 
-        scale = self.config.alpha - self.config.unobserved_weight
+        scale = self.config.alpha - self.w0
 
         def matvec(v):
             # Row-vector products (1, d) x (d, L) and (1, L) x (L, d) read g row by row: about
@@ -434,9 +479,9 @@ class IALS(Recommender):
             params={
                 "reg": cfg.reg,
                 "alpha": cfg.alpha,
-                "unobserved_weight": cfg.unobserved_weight,
+                "unobserved_weight": self.w0,  # absolute: the fold-in's math
                 "reg_exponent": cfg.reg_exponent,
-                "negative_weight": cfg.fold_in_negative_weight,
+                "negative_weight": cfg.fold_in.negative_weight,
                 "threshold": self.threshold,
             },
         )

@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from ..data import Interactions
 from ..errors import ConfigError
 from ..foldin import FoldIn
+from ..search_space import FloatParam, IntParam
 from .base import FitContext, Recommender
 
 __all__ = ["ItemKNN", "ItemKNNConfig", "cosine_topk"]
@@ -141,6 +142,10 @@ class ItemKNN(Recommender):
 
     name = "itemknn"
     Config = ItemKNNConfig
+    search_space = {
+        "neighbors": IntParam(5, 1000, log=True),
+        "shrink": FloatParam(0.0, 500.0, log=False),
+    }
 
     def _fit(self, train: Interactions, ctx: FitContext) -> None:
         cfg = self.config

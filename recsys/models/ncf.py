@@ -12,7 +12,7 @@ weights it needs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -23,11 +23,26 @@ from torch import nn
 from ..data import Interactions
 from ..errors import ConfigError
 from ..foldin import FoldIn
+from ..search_space import FloatParam, IntParam
 from ..torch_training import NegativeSampler, TorchTrainer, as_numpy
 from ..training import check_positive
 from .base import FitContext, Recommender
 
 __all__ = ["NeuMF", "NeuMFConfig", "NeuMFNet"]
+
+
+@dataclass
+class NeuMFFoldIn:
+    """Fold-in of a new user: Adam steps on their embeddings with the network frozen."""
+
+    # Adam steps on the new user's embeddings (milliseconds each).
+    steps: int = 40
+    # Adam step size; embeddings are O(0.1-1), so 40 steps can move them enough.
+    lr: float = 0.05
+    # Unrated items sampled as negatives per positive, as in training.
+    negatives: int = 4
+    # Pull towards the mean user (|x - mean|^2 / 2): keeps one-rating profiles sensible.
+    reg: float = 0.0
 
 
 @dataclass
@@ -56,14 +71,8 @@ class NeuMFConfig:
     patience: int = 3
     # Users scored per forward pass are capped so that users x items <= this (memory bound).
     score_pairs: int = 1 << 19
-    # Fold-in: Adam steps on the new user's embeddings (milliseconds each).
-    fold_in_steps: int = 40
-    # Fold-in Adam step size; embeddings are O(0.1-1), so 40 steps can move them enough.
-    fold_in_lr: float = 0.05
-    # Unrated items sampled as negatives per positive in fold-in, as in training.
-    fold_in_negatives: int = 4
-    # Pull towards the mean user (|x - mean|^2 / 2): keeps one-rating profiles sensible.
-    fold_in_reg: float = 0.0
+    # Settings of the gradient fold-in of new users.
+    fold_in: NeuMFFoldIn = field(default_factory=NeuMFFoldIn)
 
 
 class NeuMFNet(nn.Module):
@@ -155,13 +164,27 @@ class NeuMF(Recommender):
     name = "ncf"
     kind = "implicit"
     Config = NeuMFConfig
+    iterative = True
+    epochs_field = "epochs"
+    data_parallel = True
+    has_item_embeddings = True
+    search_space = {
+        "gmf_dim": IntParam(8, 128, log=True),
+        "mlp_dim": IntParam(8, 128, log=True),
+        "lr": FloatParam(1e-4, 0.03),
+        "reg": FloatParam(1e-8, 1e-2),
+        "negatives": IntParam(1, 16, log=True),
+        "fold_in.lr": FloatParam(1e-3, 0.5),
+        "fold_in.reg": FloatParam(0.0, 10.0, log=False),
+    }
 
     def _fit(self, train: Interactions, ctx: FitContext) -> None:
         cfg = self.config
         check_positive(
             cfg, "gmf_dim", "mlp_dim", "epochs", "lr", "batch_size", "negatives", "init_std",
-            "patience", "score_pairs", "fold_in_steps",
+            "patience", "score_pairs",
         )  # fmt: skip
+        check_positive(cfg.fold_in, "steps")
         if not cfg.mlp_layers or min(cfg.mlp_layers) <= 0:
             raise ConfigError(f"mlp_layers must be positive sizes, got {cfg.mlp_layers!r}")
         if len(train) == 0:
@@ -241,10 +264,10 @@ class NeuMF(Recommender):
             network=self.network_arrays(),
             params={
                 "threshold": self.threshold,
-                "fold_in_steps": cfg.fold_in_steps,
-                "fold_in_lr": cfg.fold_in_lr,
-                "fold_in_negatives": cfg.fold_in_negatives,
-                "fold_in_reg": cfg.fold_in_reg,
+                "fold_in_steps": cfg.fold_in.steps,
+                "fold_in_lr": cfg.fold_in.lr,
+                "fold_in_negatives": cfg.fold_in.negatives,
+                "fold_in_reg": cfg.fold_in.reg,
                 "seed": self._seed,
             },
         )
