@@ -42,9 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import recsys  # noqa: E402
-from pages.ui.onboarding import onboarding_groups  # noqa: E402
 from pages.ui.profile import decode_profile, encode_profile  # noqa: E402
 from pages.ui.text import escape_markdown  # noqa: E402
+from recsys.onboarding import onboarding_groups  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402

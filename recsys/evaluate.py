@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from . import features
@@ -40,6 +41,7 @@ __all__ = [
     "SplitFit",
     "best_epoch",
     "quality_by_profile_size",
+    "elicitation_quality",
     "sparse_item_ndcg",
 ]
 
@@ -199,6 +201,39 @@ def quality_by_profile_size(
         metrics = evaluate_ranking(model, split, ks=(k,), score_fn=scorer)
         out[str(n)] = {f"ndcg@{k}": metrics[f"ndcg@{k}"], f"recall@{k}": metrics[f"recall@{k}"]}
     return out
+
+
+def elicitation_quality(
+    model: Recommender,
+    split: Split,
+    items: pd.DataFrame,
+    sizes: Sequence[int] = (1, 2, 3, 5, 10),
+    k: int = 10,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """``users`` protocol only: NDCG@k after each held-out user rated the first ``n`` movies they
+    know in the order of each elicitation strategy (:mod:`recsys.elicitation`): ``random``,
+    ``popular``, ``pop_entropy`` and ``groups`` (the app's quick-start taste groups,
+    :func:`recsys.onboarding.onboarding_groups`, built from the training part's rating counts
+    and the model's item embeddings). Returns ``{strategy: {str(n): ndcg}}``.
+    """
+    from .elicitation import elicitation_curves, elicitation_order
+    from .onboarding import onboarding_groups
+
+    train_items = items.copy()
+    train_items["n_ratings"] = np.bincount(split.train.item, minlength=split.train.n_items)
+    groups = onboarding_groups(train_items, model.item_embeddings)
+    given = [c for g in groups for c in g.codes]
+    orders = {
+        name: elicitation_order(name, split.train, seed=seed, given=given)
+        for name in ("random", "popular", "pop_entropy")
+    }
+    orders["groups"] = elicitation_order("given", split.train, given=given)
+
+    def ndcg(score_fn: Callable[[np.ndarray], np.ndarray]) -> float:
+        return evaluate_ranking(model, split, ks=(k,), score_fn=score_fn)[f"ndcg@{k}"]
+
+    return elicitation_curves(model.fold_in_state(), split.profiles, ndcg, orders, sizes)
 
 
 def evaluate_ratings(model: Recommender, split: Split) -> dict[str, float]:
@@ -370,6 +405,7 @@ def evaluate_models(
             metrics = evaluate_ranking(model, split, ks)
             if protocol == "users" and profile_sizes:
                 metrics["by_profile_size"] = quality_by_profile_size(model, split, profile_sizes)
+                metrics["elicitation"] = elicitation_quality(model, split, dataset.items)
         entry = {
             "model": name,
             "params": model.params(),

@@ -190,7 +190,7 @@ def test_search_groups_and_popularity_knob(server, browser):
     from playwright.sync_api import expect
     from test_explore import label_matches_members
 
-    from pages.ui.onboarding import onboarding_groups
+    from recsys.onboarding import onboarding_groups
 
     expect.set_options(timeout=60_000)
     model = server.model()

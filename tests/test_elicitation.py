@@ -81,3 +81,18 @@ def test_curves_fold_in_the_first_known_movies():
         want = state.fold_in(np.array(codes), np.array(ratings)).scores
         assert curves[name][str(n)] == pytest.approx(float(want[0]), rel=1e-6)
     assert len(seen) == 6
+
+
+def test_users_protocol_reports_elicitation_curves(synthetic_dir):
+    import recsys
+    from recsys.evaluate import elicitation_quality, fit_on_split
+    from recsys.splits import make_split
+
+    ds = recsys.load_movielens(synthetic_dir)
+    split = make_split("users", ds.interactions(), seed=3)
+    model = fit_on_split("ials", split, {"factors": 8, "iterations": 3}, early_stopping=False).model
+    curves = elicitation_quality(model, split, ds.items, sizes=(1, 5))
+    assert set(curves) == {"random", "popular", "pop_entropy", "groups"}
+    for curve in curves.values():
+        assert set(curve) == {"1", "5"} and all(0.0 <= v <= 1.0 for v in curve.values())
+    assert curves == elicitation_quality(model, split, ds.items, sizes=(1, 5))  # seeded

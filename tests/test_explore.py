@@ -22,13 +22,7 @@ from pages.ui.mapview import (
     spread_duplicates,
     summarize_selection,
 )
-from pages.ui.onboarding import (
-    foreign_title,
-    kmeans,
-    map_grid,
-    onboarding_groups,
-    taste_label,
-)
+from pages.ui.onboarding import kmeans, map_grid
 from pages.ui.profile import (
     decode_profile,
     encode_profile,
@@ -41,12 +35,12 @@ from pages.ui.search import (
     MAX_QUERY_WORDS,
     TitleSearch,
     deinvert_title,
-    normalize_text,
     parse_query,
 )
 from pages.ui.tables import metrics_table, profile_size_frame, protocol_label
 from pages.ui.teaching import explain_fold_in, explain_map, explain_metrics, explain_similarity
 from pages.ui.text import escape_markdown, imdb_url, tmdb_url
+from recsys.onboarding import foreign_title, normalize_text, onboarding_groups, taste_label
 
 SCALE = (0.5, 5.0, 0.5)
 

@@ -17,10 +17,10 @@ import numpy as np
 import streamlit as st
 
 import recsys
+from recsys.onboarding import Group, onboarding_groups
 
 from .lists import min_ratings_options
 from .mapview import base_figure, fitted_mask, genre_vocabulary, hover_texts, spread_duplicates
-from .onboarding import Group, onboarding_groups
 from .search import TitleSearch
 
 APP_DIR = Path(__file__).resolve().parents[2]  # pages/ui/artifacts.py -> the app's folder

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from recsys.onboarding import NOT_GENRES  # formats, not kinds of film: never distinctive
+
 from .text import positive_int
 
 __all__ = [
@@ -41,10 +43,6 @@ def genre_vocabulary(items: pd.DataFrame) -> list[str]:
     """All genres in the catalogue, most frequent first (ties alphabetical)."""
     counts = pd.Series([g for gs in items["genres"] for g in gs], dtype=object).value_counts()
     return sorted(counts.index, key=lambda g: (-counts[g], g))
-
-
-# Tags that describe a format, not a kind of film: never a movie's distinctive genre.
-NOT_GENRES = frozenset({"IMAX", "(no genres listed)"})
 
 
 def distinctive_genres(items: pd.DataFrame) -> np.ndarray:

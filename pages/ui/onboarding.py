@@ -1,31 +1,17 @@
-"""Onboarding that asks little: one-click groups of movies and a grid of well-known movies.
+"""Onboarding that asks little: a grid of well-known movies spread over the map.
 
-:func:`onboarding_groups` (one group per kind of film: family and animation, horror, classics,
-foreign-language, documentaries...; each named by what its members share, :func:`taste_label`)
-and :func:`map_grid` (well-known movies spread over the 2-D map, by seeded k-means).
+:func:`map_grid` (well-known movies spread over the 2-D map, by seeded k-means). The one-click
+taste groups are the library's (:mod:`recsys.onboarding`), since the evaluation measures them.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
-from .mapview import NOT_GENRES
-from .search import normalize_text
-
-__all__ = [
-    "kmeans",
-    "TASTES",
-    "foreign_title",
-    "taste_label",
-    "Group",
-    "onboarding_groups",
-    "map_grid",
-]
+__all__ = ["kmeans", "map_grid"]
 
 
 def kmeans(x: np.ndarray, k: int, seed: int = 0, n_iter: int = 50) -> tuple[np.ndarray, np.ndarray]:
@@ -63,167 +49,11 @@ def kmeans(x: np.ndarray, k: int, seed: int = 0, n_iter: int = 50) -> tuple[np.n
     return labels, c
 
 
-def _normalize_rows(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, np.float64)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.where(norms > 0, norms, 1.0)
-
-
 def _most_rated(items: pd.DataFrame, n: int) -> np.ndarray:
     """Codes of the ``n`` most-rated movies (ties by lower code)."""
     counts = items["n_ratings"].to_numpy(np.float64)
     order = np.lexsort((np.arange(len(counts)), -counts))
     return order[: min(n, len(counts))]
-
-
-# Kinds of film a visitor can say "I like" in one click, in the order they are filled (the rarer
-# first, since a movie joins one group only). Each is a rule on a movie's genres, year and title;
-# what a group is called is derived from the members it ends up with (:func:`taste_label`).
-TASTES: tuple[tuple[str, Callable[[set, float, bool], bool]], ...] = (
-    ("documentaries", lambda g, y, f: "Documentary" in g),
-    ("foreign-language", lambda g, y, f: f and not g & {"Children", "Animation"}),
-    ("classics", lambda g, y, f: y < 1965),
-    ("family and animation", lambda g, y, f: bool(g & {"Animation", "Children"})),
-    ("horror", lambda g, y, f: "Horror" in g),
-    ("war", lambda g, y, f: "War" in g),
-    ("science fiction", lambda g, y, f: "Sci-Fi" in g),
-    ("crime", lambda g, y, f: "Crime" in g),
-    ("romance", lambda g, y, f: "Romance" in g and not g & {"Action", "Sci-Fi", "War"}),
-)
-SHARED = 0.8  # a genre names a group when at least this share of its members have it
-_ALT_TITLE = re.compile(r"\((?!a\.k\.a\.)([^()]*)\)")
-_ARTICLE_WORDS = frozenset({"the", "a", "an", "le", "la", "les", "l", "el", "il", "de", "of"})
-
-
-def foreign_title(title: str) -> bool:
-    """Whether a MovieLens title carries the film's title in another language, as it does for
-    non-English films ("Spirited Away (Sen to Chihiro no kamikakushi) (2001)").
-
-    An alternative title in parentheses (not "a.k.a." and not the year) counts when it shares no
-    word with the main title (articles aside), or has accented letters and words the main title
-    lacks ("Amelie (Fabuleux destin d'Amélie Poulain, Le)"). "Raiders of the Lost Ark (Indiana
-    Jones and the Raiders of the Lost Ark)" and "Léon: The Professional (Léon)" do not count.
-    """
-    text = re.sub(r"\s*\(\d{4}\)\s*$", "", str(title))
-    alts = _ALT_TITLE.findall(text)
-    if not alts:
-        return False
-    main_words = set(normalize_text(_ALT_TITLE.sub(" ", text)).split()) - _ARTICLE_WORDS
-    for alt in alts:
-        words = set(normalize_text(alt).split()) - _ARTICLE_WORDS
-        if not words or alt.strip().isdigit():
-            continue
-        if not words & main_words or (not alt.isascii() and not words <= main_words):
-            return True
-    return False
-
-
-def _era(years: np.ndarray) -> str | None:
-    """``"1940s-1960s"`` (or one decade) when every year is known and before 1980, else None."""
-    if len(years) == 0 or not np.isfinite(years).all() or years.max() >= 1980:
-        return None
-    lo, hi = int(years.min()) // 10 * 10, int(years.max()) // 10 * 10
-    return f"{lo}s" if lo == hi else f"{lo}s–{hi}s"
-
-
-def taste_label(items: pd.DataFrame, codes: Sequence[int]) -> str:
-    """What the movies ``codes`` share, as a group's name: the genres at least :data:`SHARED` of
-    them have (the rarer in the catalogue first, at most two), "Foreign-language" when all have
-    a :func:`foreign_title`, and their decades when all are older than 1980. With nothing shared,
-    "Mostly <genre>" for a genre half of them have, else "Mixed"."""
-    codes = list(codes)
-    if not codes:
-        return "Mixed"
-    catalogue = pd.Series(
-        [g for gs in items["genres"] for g in gs if g not in NOT_GENRES], dtype=object
-    ).value_counts()
-    member_genres = [set(items["genres"].iat[c]) - NOT_GENRES for c in codes]
-    share = pd.Series([g for gs in member_genres for g in gs], dtype=object).value_counts() / len(
-        codes
-    )
-    shared = sorted(share.index[share >= SHARED - 1e-9], key=lambda g: (catalogue.get(g, 0), g))
-    parts = list(shared[:2])
-    if all(foreign_title(items["title"].iat[c]) for c in codes):
-        parts.insert(0, "Foreign-language")
-    era = _era(items["year"].to_numpy(dtype=np.float64, na_value=np.nan)[codes])
-    if era:
-        parts.append(era)
-    if parts:
-        return " · ".join(parts)
-    common = share[share >= 0.5]
-    if len(common):
-        return f"Mostly {sorted(common.index, key=lambda g: (-common[g], g))[0]}"
-    return "Mixed"
-
-
-@dataclass(frozen=True)
-class Group:
-    """One onboarding group: a kind of film shown by its best-known, most typical titles.
-
-    ``codes``/``movie_ids``/``titles``: the shown movies, most-rated first (what one click rates);
-    ``label``: what they share (:func:`taste_label`); ``taste``: the rule that chose them
-    (:data:`TASTES`); ``size``: how many movies of the catalogue follow that rule.
-    """
-
-    codes: tuple[int, ...]
-    movie_ids: tuple[int, ...]
-    titles: tuple[str, ...]
-    label: str
-    taste: str
-    size: int
-
-
-def onboarding_groups(
-    items: pd.DataFrame,
-    embeddings: np.ndarray | None,
-    per_group: int = 5,
-    candidates: int = 20,
-    seed: int = 0,
-) -> list[Group]:
-    """One group per kind of film in :data:`TASTES` that has enough movies.
-
-    For each taste, the ``candidates`` most-rated movies that follow its rule (and are in no
-    earlier group) are the well-known ones; the ``per_group`` of them whose L2-normalised
-    embeddings point most the way of the candidates' mean are shown (the typical ones, in the
-    model's own terms; without embeddings, the most-rated). A taste with fewer than
-    ``per_group`` movies is left out. Deterministic (``seed`` is kept for the callers' cache key
-    and breaks no ties).
-    """
-    del seed
-    counts = items["n_ratings"].to_numpy()
-    years = items["year"].to_numpy(dtype=np.float64, na_value=np.inf)
-    titles = items["title"].to_numpy()
-    ids = items["movieId"].to_numpy()
-    genre_sets = [set(g) for g in items["genres"]]
-    foreign = np.fromiter((foreign_title(t) for t in titles), bool, len(titles))
-    by_popularity = np.lexsort((np.arange(len(counts)), -counts))
-    emb = None if embeddings is None else _normalize_rows(np.asarray(embeddings))
-    used: set[int] = set()
-    groups = []
-    for taste, rule in TASTES:
-        follows = [c for c in by_popularity if rule(genre_sets[c], years[c], foreign[c])]
-        pool = [c for c in follows if c not in used][:candidates]
-        if len(pool) < per_group:
-            continue
-        pool = np.array(pool, np.int64)
-        if emb is not None and np.linalg.norm(emb[pool].mean(axis=0)) > 0:
-            closeness = emb[pool] @ emb[pool].mean(axis=0)
-            shown = pool[np.lexsort((np.arange(len(pool)), -closeness))[:per_group]]
-        else:
-            shown = pool[:per_group]
-        shown = shown[np.lexsort((shown, -counts[shown]))]
-        used.update(int(c) for c in shown)
-        groups.append(
-            Group(
-                codes=tuple(int(c) for c in shown),
-                movie_ids=tuple(int(ids[c]) for c in shown),
-                titles=tuple(str(titles[c]) for c in shown),
-                label=taste_label(items, shown),
-                taste=taste,
-                size=len(follows),
-            )
-        )
-    return groups
 
 
 def map_grid(

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import bisect
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
+
+from recsys.onboarding import normalize_text
 
 __all__ = [
     "normalize_text",
@@ -55,20 +56,6 @@ SCORE_EXACT, SCORE_PREFIX, SCORE_TYPO = 100.0, 90.0, 85.0  # minus 5 per typo be
 
 
 _NOT_ALNUM = re.compile(r"[\W_]+")  # runs of characters that are not letters or digits
-
-
-def normalize_text(text: str) -> str:
-    """Lower-case, accent-free, punctuation-free form of ``text`` for matching.
-
-    NFKD decomposition, combining marks dropped, ``casefold()``, every run of characters that are
-    not letters or digits replaced by one space. ``"Amélie (2001)"`` -> ``"amelie 2001"``,
-    ``"WALL·E"`` -> ``"wall e"``, ``"[REC]²"`` -> ``"rec 2"``.
-    """
-    s = str(text)
-    if not s.isascii():  # most titles: skip the decomposition
-        decomposed = unicodedata.normalize("NFKD", s)
-        s = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _NOT_ALNUM.sub(" ", s.casefold()).strip()
 
 
 # Articles MovieLens moves to the end of a title: "Matrix, The (1999)", "Avventura, L' (1960)".
