@@ -99,6 +99,7 @@ class ContentModel(IALS):
         x.data[:] = 1.0
         self._train = x
         self._device = "cpu"  # one user step on small dense factors: torch on CPU is enough
+        self.w0 = float(self.config.unobserved_weight)  # absolute here (no relative form)
         self.item_counts = np.bincount(train.item, minlength=self.n_items).astype(np.float32)
         self.user_factors = self.user_step(np.arange(self.n_users))
 
