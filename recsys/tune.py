@@ -46,7 +46,8 @@ def edge_params(
 ) -> dict[str, dict]:
     """The numeric ``params`` (dotted names) within ``margin`` of an end of their range.
 
-    Returns name -> {"value", "low", "high", "side": "low" | "high"}; Choices are never flagged.
+    Returns name -> {"value", "low", "high", "side": "low" | "high"}; Choices are never flagged,
+    nor the low end of a linear range starting at 0 (a weight or penalty cannot go below it).
     """
     out = {}
     for name, param in space.items():
@@ -56,6 +57,9 @@ def edge_params(
         if pos is None or margin < pos < 1.0 - margin:
             continue
         side = "low" if pos <= margin else "high"
+        if side == "low" and isinstance(param, FloatParam | IntParam) and not param.log:
+            if param.low == 0:  # 0 bounds a weight or penalty by nature: nothing lies below it
+                continue
         out[name] = {"value": params[name], "low": param.low, "high": param.high, "side": side}
     return out
 

@@ -124,6 +124,10 @@ def test_edge_params_are_flagged_on_log_and_linear_ranges():
     assert T.edge_params(space, {"reg": 3e-4}) == {}
     assert range_position(space["k"], 100) == pytest.approx(0.5)
     assert range_position(space["how"], "a") is None
+    # A linear range from 0 (a weight) is not flagged at 0: nothing lies below; a range from 2 is.
+    assert T.edge_params(space, {"w": 0.0}) == {}
+    shifted = {"w": FloatParam(2.0, 10.0, log=False)}
+    assert T.edge_params(shifted, {"w": 2.0})["w"]["side"] == "low"
 
 
 def test_every_declared_space_fits_its_config():
