@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from .data import Dataset
 from .errors import ConfigError
 
-__all__ = ["ItemFeatures", "item_features", "normalize_tag"]
+__all__ = ["ItemFeatures", "item_features", "feature_matrix", "normalize_tag"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,18 @@ class ItemFeatures:
     @property
     def n_features(self) -> int:
         return self.matrix.shape[1]
+
+
+def feature_matrix(features, n_items: int, model: str) -> sp.csr_matrix:
+    """``features`` (an :class:`ItemFeatures` or a bare (n_items, n_features) matrix) as float64
+    CSR, checked to have one row per item; the error names ``model`` and the fix."""
+    matrix = sp.csr_matrix(getattr(features, "matrix", features), dtype=np.float64)
+    if matrix.shape[0] != n_items:
+        raise ConfigError(
+            f"{model}: item_features has {matrix.shape[0]} rows but the data has {n_items} "
+            "items; build it from the same dataset (recsys.features)"
+        )
+    return matrix
 
 
 def normalize_tag(tag: str) -> str:

@@ -22,6 +22,7 @@ import scipy.sparse.linalg as spla
 
 from ..data import Interactions
 from ..errors import ConfigError
+from ..features import feature_matrix
 from ..foldin import FoldIn
 from ..search_space import FloatParam, IntParam
 from .base import FitContext
@@ -87,13 +88,7 @@ class ContentModel(IALS):
 
     def _fit(self, train: Interactions, ctx: FitContext) -> None:
         self._validate()
-        features = getattr(ctx.item_features, "matrix", ctx.item_features)
-        features = sp.csr_matrix(features, dtype=np.float64)
-        if features.shape[0] != train.n_items:
-            raise ConfigError(
-                f"content: item_features has {features.shape[0]} rows but the data has "
-                f"{train.n_items} items; build it from the same dataset (recsys.features)"
-            )
+        features = feature_matrix(ctx.item_features, train.n_items, "content")
         self.item_factors = _svd_vectors(features, self.config.factors, ctx.seed)
         x = train.to_csr()
         x.data[:] = 1.0

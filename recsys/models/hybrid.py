@@ -38,10 +38,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
-import scipy.sparse as sp
 
 from ..data import Interactions
 from ..errors import ConfigError
+from ..features import feature_matrix
 from ..search_space import FloatParam
 from .base import FitContext
 from .ials import IALS, IALSConfig
@@ -89,14 +89,7 @@ class Hybrid(IALS):
                 f"hybrid: need content_reg >= 0 and feature_reg > 0; got content_reg="
                 f"{cfg.content_reg}, feature_reg={cfg.feature_reg}"
             )
-        # Accept recsys.features.ItemFeatures or a bare (n_items, n_features) matrix.
-        features = getattr(ctx.item_features, "matrix", ctx.item_features)
-        features = sp.csr_matrix(features, dtype=np.float64)
-        if features.shape[0] != train.n_items:
-            raise ConfigError(
-                f"hybrid: item_features has {features.shape[0]} rows but the data has "
-                f"{train.n_items} items; build it from the same dataset (recsys.features)"
-            )
+        features = feature_matrix(ctx.item_features, train.n_items, "hybrid")
         self._features = features
         gram = (features.T @ features).toarray()
         gram[np.diag_indices_from(gram)] += cfg.feature_reg
