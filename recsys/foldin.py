@@ -141,12 +141,19 @@ class FoldIn:
         return np.log1p(self.popularity).astype(np.float32)
 
     # -- the solves -----------------------------------------------------------------------------
-    def _solve_ridge(self, codes: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, float]:
+    def _ridge_system(
+        self, codes: np.ndarray, ratings: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows ``f_j = [q_j, 1]`` (n, d+1) (the last column learns the user bias), targets
+        ``y_j = r_j - mu - b_j`` (n,) and ``A = F^T F + reg I`` (d+1, d+1)."""
         q = self.item_factors[codes].astype(np.float64)
-        target = ratings - self._p("global_mean") - self._bias()[codes]
-        feats = np.hstack([q, np.ones((len(codes), 1))])  # last column learns the user bias
-        a = feats.T @ feats + self._p("reg") * np.eye(feats.shape[1])
-        z = np.linalg.solve(a, feats.T @ target)
+        feats = np.hstack([q, np.ones((len(codes), 1))])
+        y = ratings - self._p("global_mean") - self._bias()[codes]
+        return feats, y, feats.T @ feats + self._p("reg") * np.eye(feats.shape[1])
+
+    def _solve_ridge(self, codes: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, float]:
+        feats, y, a = self._ridge_system(codes, ratings)
+        z = np.linalg.solve(a, feats.T @ y)
         return z[:-1], float(z[-1])
 
     def _confidence_system(
@@ -162,6 +169,24 @@ class FoldIn:
         a = w0 * self.gramian + (q.T * (weight - w0)) @ q + lam * np.eye(q.shape[1])
         b = alpha * q[positive].sum(axis=0)
         return a, b
+
+    def system(self, item_codes: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The linear system ``A z = b`` that :meth:`fold_in` solves, for teaching.
+
+        ``"confidence"``: ``A`` (d, d) and ``b`` (d,) of the iALS user step (``z = x``);
+        ``"ridge"``: ``A = F^T F + reg I`` (d+1, d+1) and ``b = F^T y`` with rows
+        ``f_j = [q_j, 1]`` and ``y_j = r_j - mu - b_j`` (``z = [x, b_u]``). Other methods solve no
+        system: ConfigError.
+        """
+        codes = np.asarray(item_codes, dtype=np.int64)
+        ratings = np.asarray(ratings, dtype=np.float64)
+        self._check_profile(codes, ratings)
+        if self.method == "confidence":
+            return self._confidence_system(codes, ratings)
+        if self.method == "ridge":
+            feats, y, a = self._ridge_system(codes, ratings)
+            return a, feats.T @ y
+        raise ConfigError(f"fold-in method {self.method!r} solves no linear system")
 
     def _check_profile(self, codes: np.ndarray, ratings: np.ndarray) -> None:
         """Refuse a profile the solves would silently mis-read (ConfigError naming the field)."""
@@ -282,9 +307,7 @@ class FoldIn:
         qt = self.item_factors[targets].astype(np.float64)
         bias = self._bias()[targets].astype(np.float64)
         if self.method == "ridge":
-            feats = np.hstack([q, np.ones((len(codes), 1))])
-            a = feats.T @ feats + self._p("reg") * np.eye(feats.shape[1])
-            y = ratings - self._p("global_mean") - self._bias()[codes]
+            feats, y, a = self._ridge_system(codes, ratings)
             a_inv_f = np.linalg.solve(a, feats.T)  # (d+1, n)
             qt0 = np.hstack([qt, np.zeros((len(targets), 1))])  # b_u is an extra term
             terms = qt0 @ a_inv_f * y[None, :]
