@@ -320,7 +320,8 @@ class FoldIn:
         a, _ = self._confidence_system(codes, ratings)
         a_inv_q = np.linalg.solve(a, q.T)  # (d, n)
         weights = np.where(positive, self._p("alpha"), 0.0)
-        return Attribution(qt @ a_inv_q * weights[None, :], {"item bias": bias}, scores, True)
+        terms = qt @ a_inv_q * weights[None, :] + 0.0  # + 0.0: no "-0" terms for low ratings
+        return Attribution(terms, {"item bias": bias}, scores, True)
 
     def contributions(
         self, item_codes: np.ndarray, ratings: np.ndarray, target_codes: np.ndarray

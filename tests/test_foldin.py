@@ -490,3 +490,21 @@ def test_leave_one_out_equals_refolding(rng):
     for j in range(len(codes)):
         rest = np.delete(np.arange(len(codes)), j)
         np.testing.assert_array_equal(loo[j], fold.fold_in(codes[rest], ratings[rest]).scores)
+
+
+@pytest.mark.parametrize("method", ["ridge", "confidence"])
+def test_system_is_what_fold_in_solves(rng, method):
+    fold = _random_foldin(rng, method, params={"global_mean": 3.0, "reg": 0.4})
+    codes, ratings = _random_profile(rng, fold.n_items, n=7)
+    ratings[0] = 5.0
+    a, b = fold.system(codes, ratings)
+    z = np.linalg.solve(a, b)
+    res = fold.fold_in(codes, ratings)
+    np.testing.assert_allclose(z[: len(res.user_vector)], res.user_vector, rtol=1e-5, atol=1e-6)
+    if method == "ridge":
+        assert z[-1] == pytest.approx(res.user_bias, rel=1e-6)
+
+
+def test_system_refuses_methods_without_one(rng):
+    with pytest.raises(ConfigError, match="solves no linear system"):
+        _random_foldin(rng, "item_similarity").system([1], [5.0])

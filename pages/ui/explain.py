@@ -20,7 +20,7 @@ __all__ = ["bar_table", "what_if_line", "why_this_pick", "PICK_KEY", "WHAT_IF_KE
 
 PICK_KEY = "explain_pick"  # session key of the selectbox: which pick is explained
 WHAT_IF_KEY = "explain_remove"  # which rating "what if I remove this rating" leaves out
-MAX_LABEL = 38  # characters of a title on the bar chart's axis
+MAX_LABEL = 26  # characters of a title on the bar chart's axis: the bars need the width
 
 
 def _short(title: str) -> str:
@@ -29,22 +29,24 @@ def _short(title: str) -> str:
 
 def bar_table(ex: recsys.Explanation) -> pd.DataFrame:
     """One row per bar: label, value, kind ("raises" / "lowers" / "no term" for rated movies,
-    "other term" for extras such as the item bias), largest absolute value first; the values
-    sum to the score when ``ex.exact``."""
+    "other term" for non-zero extras such as the item bias), largest absolute value first; the
+    values sum to the score when ``ex.exact``."""
+
+    def kind(value: float) -> str:
+        return "raises" if value > 0 else "lowers" if value < 0 else "no term"
+
     rows = [
         {
             "label": f"{_short(str(r.title))} ({r.rating:g}★)",
             "value": float(r.contribution),
-            "kind": "raises"
-            if r.contribution > 0
-            else "lowers"
-            if r.contribution < 0
-            else "no term",
+            "kind": kind(r.contribution),
         }
         for r in ex.terms.itertuples()
     ]
     rows += [
-        {"label": name, "value": float(v), "kind": "other term"} for name, v in ex.extras.items()
+        {"label": name, "value": float(v), "kind": "other term"}
+        for name, v in ex.extras.items()
+        if v != 0  # e.g. iALS's item bias: a zero bar says nothing
     ]
     df = pd.DataFrame(rows, columns=["label", "value", "kind"])
     return df.reindex(df["value"].abs().sort_values(ascending=False).index).reset_index(drop=True)
@@ -82,15 +84,17 @@ def _figure(table: pd.DataFrame, score: float):
             y=table["label"],
             orientation="h",
             marker_color=[colours[k] for k in table["kind"]],
+            text=[f"{v:+.3f}" for v in table["value"]],
+            textposition="auto",
             hovertemplate="%{y}: %{x:.4f}<extra></extra>",
             name="term",
         )
     )
     fig.update_layout(
         height=max(160, 28 * len(table) + 60),
-        margin={"l": 0, "r": 10, "t": 30, "b": 0},
+        margin={"l": 0, "r": 10, "t": 10, "b": 0},
         yaxis={"autorange": "reversed"},
-        xaxis_title=f"term of the score ({score:.3f} in all)",
+        xaxis_title=f"share of the score {score:.3f}",
         showlegend=False,
     )
     return fig
@@ -106,7 +110,10 @@ def why_this_pick(ctx: Ctx, rec: recsys.Recommendations) -> None:
     model = ctx.model
     ids = [int(m) for m in df["movieId"]]
     labels = {m: f"{i}. {t}" for i, (m, t) in enumerate(zip(ids, df["title"]), start=1)}
-    with st.expander("Why this pick?", icon=":material/bar_chart:"):
+    with (
+        st.container(key="why_this_pick"),
+        st.expander("Why this pick?", icon=":material/bar_chart:"),
+    ):
         if st.session_state.get(PICK_KEY) not in ids:
             st.session_state[PICK_KEY] = ids[0]
         movie_id = st.selectbox("Pick", ids, format_func=labels.get, key=PICK_KEY)
