@@ -12,7 +12,7 @@ from test_app import new_app, plain, rate  # noqa: F401 (fixtures below)
 
 import recsys
 from pages.ui.explain import PICK_KEY, WHAT_IF_KEY, bar_table, what_if_line
-from pages.ui.live_solve import system_latex, top_codes, with_params
+from pages.ui.live_solve import _num, reg_options, system_latex, top_codes, with_params
 from pages.ui.movement import angle_degrees, entered_left, movement_line
 
 
@@ -152,12 +152,13 @@ def test_live_solve_sliders_change_the_picks_not_the_model(app, model):
     prof = model.profile(profile)
     n = model.items["n_ratings"].to_numpy()
     baseline = top_codes(prof.result.scores, prof.codes, n, model.min_support)
-    live = with_params(fold, 5.0, 0.02)
+    big = reg_options(fold)[-1]  # far above the rest of A's diagonal
+    live = with_params(fold, big, 0.02)
     changed = top_codes(
         live.fold_in(prof.codes, prof.ratings).scores, prof.codes, n, model.min_support
     )
     assert set(changed) != set(baseline)  # premise: these values change the list
-    at.select_slider(key=reg_key).set_value(5.0)
+    at.select_slider(key=reg_key).set_value(big)
     at.select_slider(key=alpha_key).set_value(0.02).run()
     assert not at.exception, at.exception
     md = [plain(m.value) for m in at.markdown]
@@ -165,8 +166,9 @@ def test_live_solve_sliders_change_the_picks_not_the_model(app, model):
     titles = model.items["title"].to_numpy()
     for c in changed:
         assert titles[c] in ours
-    # The system beside the lists, with reg 5 and alpha 0.02 substituted.
-    assert any("\\begin{bmatrix}" in m.value and "5\\, I" in m.value for m in at.markdown)
+    # The system beside the lists, with this reg and alpha 0.02 substituted.
+    lam = _num(big)  # e.g. "3 \\times 10^{3}"
+    assert any("\\begin{bmatrix}" in m.value and f"{lam}\\, I" in m.value for m in at.markdown)
     assert any("= 0.02 \\sum" in m.value for m in at.markdown)
     assert fold.params["reg"] == 0.05 and fold.params["alpha"] == 2.0  # the model is unchanged
 
@@ -179,3 +181,11 @@ def test_system_latex_has_the_actual_numbers(model):
     a, b = live.system(prof.codes, prof.ratings)
     assert f"{a[0, 0]:.3g}" in tex and f"{b[0]:.3g}" in tex
     assert "0.7\\, I" in tex and "= 3 \\sum" in tex and "|P| = 3" in tex and "|N| = 1" in tex
+
+
+def test_reg_options_reach_the_scale_of_a(model):
+    fold = model.fold_in_model  # reg 0.05, w0 0.05: the rest of A's diagonal is far larger
+    options = reg_options(fold)
+    assert 0.05 in options and options == sorted(options)
+    scale = 0.05 * np.trace(fold.gramian) / fold.item_factors.shape[1]
+    assert options[0] <= 0.05 / 100 and options[-1] >= scale

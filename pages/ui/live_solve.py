@@ -20,13 +20,43 @@ from .movement import angle_degrees
 from .text import escape_markdown
 from .visitor import ratings
 
-__all__ = ["FACTORS", "KNOB_METHODS", "with_params", "top_codes", "system_latex", "live_solve"]
+__all__ = [
+    "FACTORS",
+    "KNOB_METHODS",
+    "reg_options",
+    "with_params",
+    "top_codes",
+    "system_latex",
+    "live_solve",
+]
 
 KNOB_METHODS = ("confidence", "ridge")  # fold-ins with a linear system to re-solve
-# Slider steps, as multiples of the model's own value: a log scale wide enough to show both
-# extremes (a tiny reg lets a few ratings dominate; a huge one shrinks x towards 0).
+# Alpha's slider steps, as multiples of the model's own value.
 FACTORS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 TOP = 10
+
+
+def reg_options(fold: FoldIn) -> list[float]:
+    """Steps of the reg slider: 1-3 steps per decade from a hundredth of the smaller of the
+    model's reg and the scale of the rest of ``A`` up to ten times the larger, plus the model's
+    value. The scale is the mean diagonal of ``w0 Q^T Q`` (confidence; ``alpha`` times one
+    movie's ``q q^T`` when ``w0`` is 0) or of ten rated movies' ``f f^T`` (ridge): reg starts
+    to change the picks only near it (the committed iALS has reg 0.003 against a diagonal near
+    1000, so a slider of multiples of 0.003 would change nothing)."""
+    reg0 = float(fold.params.get("reg", PARAM_DEFAULTS["reg"]))
+    d = fold.item_factors.shape[1]
+    per_item = float(np.trace(fold.gramian)) / (d * fold.n_items)  # mean q_k^2 of one movie
+    if fold.method == "confidence":
+        w0 = float(fold.params.get("unobserved_weight", PARAM_DEFAULTS["unobserved_weight"]))
+        alpha = float(fold.params.get("alpha", PARAM_DEFAULTS["alpha"]))
+        scale = w0 * fold.n_items * per_item if w0 > 0 else alpha * per_item
+    else:
+        scale = 10 * (per_item + 1.0 / (d + 1))
+    scale = max(scale, 1e-12)
+    lo = int(np.floor(np.log10(max(min(reg0, scale), 1e-12)))) - 2
+    hi = int(np.ceil(np.log10(max(reg0, scale)))) + 1
+    steps = {float(f"{m * 10.0**k:.3g}") for k in range(lo, hi + 1) for m in (1, 3)}
+    return sorted(steps | {reg0})
 
 
 def with_params(fold: FoldIn, reg: float, alpha: float | None = None) -> FoldIn:
@@ -54,7 +84,12 @@ def top_codes(
 
 
 def _num(x: float) -> str:
-    return f"{x:.3g}".replace("e", r"\mathrm{e}")
+    """``x`` to three significant digits in LaTeX: ``1.09 \\times 10^{3}``, never ``1.09e+03``."""
+    text = f"{x:.3g}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return rf"{mantissa} \times 10^{{{int(exponent)}}}"
 
 
 def _bmatrix(rows: list[list[str]]) -> str:
@@ -125,13 +160,23 @@ def live_solve(ctx: Ctx) -> None:
     reg0 = float(fold.params.get("reg", PARAM_DEFAULTS["reg"]))
     cols = st.columns(2)
     reg = cols[0].select_slider(
-        "Regularisation reg", _options(reg0), value=reg0, key=f"live_reg::{ctx.name}"
+        "Regularisation reg",
+        reg_options(fold),
+        value=reg0,
+        key=f"live_reg::{ctx.name}",
+        format_func=lambda v: f"{v:g}",
+        help="From far below to far above the rest of A's diagonal: only near it does reg "
+        "change the picks.",
     )
     alpha = None
     if fold.method == "confidence":
         alpha0 = float(fold.params.get("alpha", PARAM_DEFAULTS["alpha"]))
         alpha = cols[1].select_slider(
-            "Confidence weight α", _options(alpha0), value=alpha0, key=f"live_alpha::{ctx.name}"
+            "Confidence weight α",
+            _options(alpha0),
+            value=alpha0,
+            key=f"live_alpha::{ctx.name}",
+            format_func=lambda v: f"{v:g}",
         )
     live = with_params(fold, reg, alpha)
     result = live.fold_in(prof.codes, prof.ratings)
