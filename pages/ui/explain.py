@@ -12,7 +12,7 @@ import streamlit as st
 
 import recsys
 
-from .artifacts import Ctx
+from .artifacts import Ctx, load_model
 from .text import escape_markdown
 from .visitor import pick_settings, ratings
 
@@ -69,6 +69,23 @@ def what_if_line(ex: recsys.Explanation, movie_id: int) -> str:
     )
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def explanation(
+    path: str,
+    stamp: str,
+    profile: tuple[tuple[int, float], ...],
+    movie_id: int,
+    genres: tuple[str, ...],
+    years: tuple[int, int] | None,
+    min_ratings: int,
+) -> recsys.Explanation:
+    """``Artifact.explain`` for one pick, cached: it re-solves the vector once per rating (a
+    quarter of a second for 50 ratings on iALS), and every rerun of the page would repeat it."""
+    return load_model(path, stamp).explain(
+        dict(profile), movie_id, genres=list(genres) or None, years=years, min_ratings=min_ratings
+    )
+
+
 def _figure(table: pd.DataFrame, score: float):
     import plotly.graph_objects as go
 
@@ -107,7 +124,6 @@ def why_this_pick(ctx: Ctx, rec: recsys.Recommendations) -> None:
     rated = ratings()
     if df.empty or not rated or rec.fallback:
         return
-    model = ctx.model
     ids = [int(m) for m in df["movieId"]]
     labels = {m: f"{i}. {t}" for i, (m, t) in enumerate(zip(ids, df["title"]), start=1)}
     with (
@@ -118,12 +134,9 @@ def why_this_pick(ctx: Ctx, rec: recsys.Recommendations) -> None:
             st.session_state[PICK_KEY] = ids[0]
         movie_id = st.selectbox("Pick", ids, format_func=labels.get, key=PICK_KEY)
         s = pick_settings(ctx)
-        ex = model.explain(
-            rated,
-            movie_id,
-            genres=list(s.genres) or None,
-            years=s.years,
-            min_ratings=s.min_ratings,
+        years = tuple(int(y) for y in s.years) if s.years else None
+        ex = explanation(
+            ctx.path, ctx.stamp, tuple(rated.items()), int(movie_id), s.genres, years, s.min_ratings
         )
         if ex.exact:
             st.caption(

@@ -448,13 +448,15 @@ class Artifact:
         without = fold.leave_one_out(prof.codes, prof.ratings).astype(np.float64)
         score = float(prof.result.scores[code])
         scores_without = without[:, code]
-        ranks_without = []
-        for j in range(len(prof.codes)):
-            rest = np.delete(prof.codes, j)
-            keep = self._candidates(rest, genres, years, support)
-            ranks_without.append(_rank(without[j], keep, code))
-        keep = self._candidates(prof.codes, genres, years, support)
+        passing = self._candidates((), genres, years, support)  # the filters, once
+        keep = passing.copy()
+        keep[prof.codes] = False
         rank = _rank(prof.result.scores.astype(np.float64), keep, code)
+        ranks_without = []
+        for j, rated in enumerate(prof.codes):
+            keep[rated] = passing[rated]  # without rating j, movie j may be picked again
+            ranks_without.append(_rank(without[j], keep, code))
+            keep[rated] = False
         contributions = parts.contributions[0] if parts.exact else score - scores_without
         titles = self.items["title"].to_numpy()
         terms = pd.DataFrame(
