@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.ui import rating
+from pages.ui import explain, live_solve, movement, rating
 from pages.ui.frame import page_context
 from pages.ui.teaching import explain_fold_in
 from pages.ui.text import escape_markdown
@@ -32,7 +32,12 @@ with left:
     rating.your_ratings(ctx)
 with right:
     st.subheader("Your picks")
+    movement.vector_moved(ctx, picks)
     rating.filters(ctx)
     rating.pick_list(ctx, picks)
+    explain.why_this_pick(ctx, picks)
 
-how_this_works(explain_fold_in(ctx.model.manifest, ctx.model.rating_scale))
+how_this_works(
+    explain_fold_in(ctx.model.manifest, ctx.model.rating_scale),
+    lambda: live_solve.live_solve(ctx),
+)

@@ -17,7 +17,15 @@ from __future__ import annotations
 
 import logging
 
-from .artifacts import Artifact, Profile, Recommendations, default_artifact, list_artifacts, load
+from .artifacts import (
+    Artifact,
+    Explanation,
+    Profile,
+    Recommendations,
+    default_artifact,
+    list_artifacts,
+    load,
+)
 from .data import Dataset, Interactions
 from .errors import ArtifactError, ConfigError, DataFormatError, DownloadError, RecsysError
 
@@ -26,6 +34,7 @@ __version__ = "0.1.0"
 __all__ = [
     "load",
     "Artifact",
+    "Explanation",
     "Profile",
     "Recommendations",
     "list_artifacts",

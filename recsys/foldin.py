@@ -34,7 +34,7 @@ import scipy.sparse as sp
 
 from .errors import ConfigError
 
-__all__ = ["FoldIn", "FoldInResult", "METHODS", "PARAM_DEFAULTS"]
+__all__ = ["Attribution", "FoldIn", "FoldInResult", "METHODS", "PARAM_DEFAULTS"]
 
 METHODS = ("ridge", "confidence", "item_similarity", "popularity", "neumf")
 
@@ -65,6 +65,22 @@ class FoldInResult:
     scores: np.ndarray
     user_bias: float = 0.0
     fallback: str | None = None
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """A split of target items' scores (see :meth:`FoldIn.attribute`).
+
+    ``contributions`` (n_targets, n_rated) float64: the term of each rated item; ``extras``: named
+    terms (n_targets,) that belong to no rated item (item bias, global mean, ...); ``scores``
+    (n_targets,) the fold-in's scores. When ``exact``, ``contributions.sum(1) + sum(extras)``
+    equals ``scores`` up to float rounding.
+    """
+
+    contributions: np.ndarray
+    extras: dict[str, np.ndarray]
+    scores: np.ndarray
+    exact: bool
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,12 +141,19 @@ class FoldIn:
         return np.log1p(self.popularity).astype(np.float32)
 
     # -- the solves -----------------------------------------------------------------------------
-    def _solve_ridge(self, codes: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, float]:
+    def _ridge_system(
+        self, codes: np.ndarray, ratings: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows ``f_j = [q_j, 1]`` (n, d+1) (the last column learns the user bias), targets
+        ``y_j = r_j - mu - b_j`` (n,) and ``A = F^T F + reg I`` (d+1, d+1)."""
         q = self.item_factors[codes].astype(np.float64)
-        target = ratings - self._p("global_mean") - self._bias()[codes]
-        feats = np.hstack([q, np.ones((len(codes), 1))])  # last column learns the user bias
-        a = feats.T @ feats + self._p("reg") * np.eye(feats.shape[1])
-        z = np.linalg.solve(a, feats.T @ target)
+        feats = np.hstack([q, np.ones((len(codes), 1))])
+        y = ratings - self._p("global_mean") - self._bias()[codes]
+        return feats, y, feats.T @ feats + self._p("reg") * np.eye(feats.shape[1])
+
+    def _solve_ridge(self, codes: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, float]:
+        feats, y, a = self._ridge_system(codes, ratings)
+        z = np.linalg.solve(a, feats.T @ y)
         return z[:-1], float(z[-1])
 
     def _confidence_system(
@@ -146,6 +169,24 @@ class FoldIn:
         a = w0 * self.gramian + (q.T * (weight - w0)) @ q + lam * np.eye(q.shape[1])
         b = alpha * q[positive].sum(axis=0)
         return a, b
+
+    def system(self, item_codes: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The linear system ``A z = b`` that :meth:`fold_in` solves, for teaching.
+
+        ``"confidence"``: ``A`` (d, d) and ``b`` (d,) of the iALS user step (``z = x``);
+        ``"ridge"``: ``A = F^T F + reg I`` (d+1, d+1) and ``b = F^T y`` with rows
+        ``f_j = [q_j, 1]`` and ``y_j = r_j - mu - b_j`` (``z = [x, b_u]``). Other methods solve no
+        system: ConfigError.
+        """
+        codes = np.asarray(item_codes, dtype=np.int64)
+        ratings = np.asarray(ratings, dtype=np.float64)
+        self._check_profile(codes, ratings)
+        if self.method == "confidence":
+            return self._confidence_system(codes, ratings)
+        if self.method == "ridge":
+            feats, y, a = self._ridge_system(codes, ratings)
+            return a, feats.T @ y
+        raise ConfigError(f"fold-in method {self.method!r} solves no linear system")
 
     def _check_profile(self, codes: np.ndarray, ratings: np.ndarray) -> None:
         """Refuse a profile the solves would silently mis-read (ConfigError naming the field)."""
@@ -213,15 +254,35 @@ class FoldIn:
         scores = np.asarray(rows.sum(axis=0)).ravel().astype(np.float32)
         return FoldInResult(None, scores)
 
-    def contributions(
+    def attribute(
         self, item_codes: np.ndarray, ratings: np.ndarray, target_codes: np.ndarray
-    ) -> np.ndarray:
-        """How much each rated item adds to each target item's score: (n_targets, n_rated).
+    ) -> Attribution:
+        """Split each target item's score into one term per rated item plus named extra terms.
 
-        For the linear solves the user vector is ``x = A^-1 sum_j c_j y_j q_j``, so the score of
-        item ``t`` splits exactly into terms ``c_j y_j q_t^T A^-1 q_j`` (the explanation used by
-        the ``implicit`` library). For item similarity the term is ``W[j, t]`` for positives.
-        Biases and the ridge user bias are not attributed. Used for "because you liked ...".
+        Derivation, for the linear solves (``x = A^-1 b`` with ``b`` a sum over rated items):
+
+        - ``"confidence"``: ``A = w0 G + sum_j (c_j - w0) q_j q_j^T + lam I`` and
+          ``b = sum_j b_j`` with ``b_j = alpha q_j`` for a positive ``j`` and ``b_j = 0`` for a
+          low rating. ``A`` does not depend on ``b``, so ``x = sum_j A^-1 b_j`` and the score
+          ``s_t = q_t . x + b_t`` splits exactly into ``contribution_j = alpha q_t^T A^-1 q_j``
+          (positives), 0 (low ratings) and the extra term ``"item bias"`` ``b_t``. A low rating
+          still moves every score, through ``A`` (it pushes ``x`` away from ``q_j``): its effect
+          is only visible by leaving it out (:meth:`leave_one_out`), not as a term.
+        - ``"ridge"``: with ``f_j = [q_j, 1]`` and ``y_j = r_j - mu - b_j``,
+          ``[x, b_u] = A^-1 sum_j f_j y_j`` where ``A = sum_j f_j f_j^T + reg I``; so
+          ``q_t . x = sum_j [q_t, 0]^T A^-1 f_j y_j``, and the extra terms are ``"global mean"``
+          ``mu``, ``"item bias"`` ``b_t`` and ``"your bias"`` ``b_u`` (itself linear in the
+          ratings, kept apart because it shifts every score alike). A low rating has
+          ``y_j < 0``: here it does act as a (negative) term.
+        - ``"item_similarity"``: ``s_t = sum_{j positive} W[j, t]``, one term per positive.
+        - ``"popularity"``, and any fold-in that fell back to popularity: no terms; the extra
+          term ``"popularity"`` is the whole score.
+        - ``"neumf"``: scores are not additive over rated items; terms are 0 and ``exact`` is
+          False (:meth:`recsys.Artifact.explain` reports leave-one-out changes instead).
+
+        Args:
+            item_codes, ratings: the profile, as :meth:`fold_in` takes it ((n,) each).
+            target_codes: (m,) item codes to explain.
         """
         codes = np.asarray(item_codes, dtype=np.int64)
         ratings = np.asarray(ratings, dtype=np.float64)
@@ -229,25 +290,56 @@ class FoldIn:
         self._check_profile(codes, ratings)
         if len(targets) and (targets.min() < 0 or targets.max() >= self.n_items):
             raise ConfigError(f"target_codes must lie in 0..{self.n_items - 1}")
-        out = np.zeros((len(targets), len(codes)), np.float32)
-        if len(codes) == 0 or self.method in ("popularity", "neumf"):
-            return out  # NeuMF scores are not additive over rated items
+        result = self.fold_in(codes, ratings)
+        scores = result.scores[targets].astype(np.float64)
+        terms = np.zeros((len(targets), len(codes)))
+        if result.fallback is not None or self.method == "popularity":
+            return Attribution(terms, {"popularity": scores}, scores, True)
+        if self.method == "neumf":
+            return Attribution(terms, {}, scores, False)
         positive = ratings >= self._p("threshold")
         if self.method == "item_similarity":
             w = self.similarity[codes[positive]]
             w = w.toarray() if sp.issparse(w) else np.asarray(w)
-            out[:, positive] = w[:, targets].T
-            return out
+            terms[:, positive] = w[:, targets].T
+            return Attribution(terms, {}, scores, True)
         q = self.item_factors[codes].astype(np.float64)
         qt = self.item_factors[targets].astype(np.float64)
+        bias = self._bias()[targets].astype(np.float64)
         if self.method == "ridge":
-            feats = np.hstack([q, np.ones((len(codes), 1))])
-            a = feats.T @ feats + self._p("reg") * np.eye(feats.shape[1])
-            target = ratings - self._p("global_mean") - self._bias()[codes]
+            feats, y, a = self._ridge_system(codes, ratings)
             a_inv_f = np.linalg.solve(a, feats.T)  # (d+1, n)
-            qt1 = np.hstack([qt, np.zeros((len(targets), 1))])
-            return (qt1 @ a_inv_f * target[None, :]).astype(np.float32)
+            qt0 = np.hstack([qt, np.zeros((len(targets), 1))])  # b_u is an extra term
+            terms = qt0 @ a_inv_f * y[None, :]
+            extras = {
+                "global mean": np.full(len(targets), self._p("global_mean")),
+                "item bias": bias,
+                "your bias": np.full(len(targets), result.user_bias),
+            }
+            return Attribution(terms, extras, scores, True)
         a, _ = self._confidence_system(codes, ratings)
         a_inv_q = np.linalg.solve(a, q.T)  # (d, n)
         weights = np.where(positive, self._p("alpha"), 0.0)
-        return (qt @ a_inv_q * weights[None, :]).astype(np.float32)
+        terms = qt @ a_inv_q * weights[None, :] + 0.0  # + 0.0: no "-0" terms for low ratings
+        return Attribution(terms, {"item bias": bias}, scores, True)
+
+    def contributions(
+        self, item_codes: np.ndarray, ratings: np.ndarray, target_codes: np.ndarray
+    ) -> np.ndarray:
+        """The per-rated-item terms of :meth:`attribute`: (n_targets, n_rated) float32."""
+        return self.attribute(item_codes, ratings, target_codes).contributions.astype(np.float32)
+
+    def leave_one_out(self, item_codes: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+        """Scores with each rating left out in turn: (n_rated, n_items) float32, row ``j`` being
+        :meth:`fold_in` of the profile without its ``j``-th rating (popularity scores when what
+        is left has no signal). One solve per rating; the model is never changed."""
+        codes = np.asarray(item_codes, dtype=np.int64)
+        ratings = np.asarray(ratings, dtype=np.float64)
+        self._check_profile(codes, ratings)
+        out = np.empty((len(codes), self.n_items), np.float32)
+        keep = np.ones(len(codes), bool)
+        for j in range(len(codes)):
+            keep[j] = False
+            out[j] = self.fold_in(codes[keep], ratings[keep]).scores
+            keep[j] = True
+        return out

@@ -400,3 +400,88 @@ def test_export_stores_a_pca_map_and_measures_both_maps(synthetic_dataset, tmp_p
         model.item_embeddings, expected_xy, list(ds.items["genres"]), counts
     )
     assert 0.0 < quality["trustworthiness@10"] <= 1.0
+
+
+# -- explain: the terms sum to the score recommend reports, for every exportable model ----------
+
+EXPLAINED = {
+    **EXPORTABLE,
+    "hybrid": {"factors": 8, "iterations": 3},
+    "content": {"factors": 8},
+}
+
+
+@pytest.mark.parametrize("name", list(EXPLAINED))
+def test_explain_sums_to_the_recommended_score(name, synthetic_dataset, tmp_path):
+    from recsys.artifacts import export_model
+    from recsys.features import item_features
+    from recsys.models import make_model
+
+    ds = synthetic_dataset
+    model = make_model(name, **EXPLAINED[name])
+    data = ds.interactions()
+    extra = {"item_features": item_features(ds)} if model.uses_item_features else {}
+    model.fit(
+        data if model.kind == "explicit" else data.positives(4.0), seed=0, device="cpu", **extra
+    )
+    art = recsys.load(export_model(model, ds, tmp_path / name, projection_method="pca"))
+    ids = ds.items["movieId"].to_numpy()
+    rng = np.random.default_rng(2)
+    rated = rng.choice(ids, 6, replace=False).tolist()
+    profile = dict(zip(rated, [5.0, 4.5, 1.0, 4.0, 2.0, 5.0]))
+    picks = art.recommend(profile, k=5).picks
+    assert art.fold_in_model.method == (
+        "neumf" if name == "ncf" else "ridge" if name == "mf" else "confidence"
+    )
+    for rank, (movie_id, score) in enumerate(zip(picks["movieId"], picks["score"]), start=1):
+        ex = art.explain(profile, int(movie_id))
+        assert ex.score == pytest.approx(float(score), rel=1e-6)
+        assert ex.rank == rank  # the model's own order, the knob at 0
+        assert list(ex.terms["movieId"]) == rated
+        # Leave-one-out: each row is the score after folding in the profile without that movie.
+        for _, row in ex.terms.iterrows():
+            rest = {m: r for m, r in profile.items() if m != row["movieId"]}
+            code = art.code(int(movie_id))
+            assert row["score_without"] == pytest.approx(
+                float(art.profile(rest).result.scores[code]), rel=1e-6, abs=1e-6
+            )
+        if name == "ncf":
+            # Approximate, as claimed: the "contributions" are leave-one-out changes.
+            assert not ex.exact
+            np.testing.assert_allclose(
+                ex.terms["contribution"], ex.score - ex.terms["score_without"], rtol=1e-9
+            )
+        else:
+            assert ex.exact
+            assert ex.total == pytest.approx(ex.score, rel=1e-5, abs=1e-6)
+            # A low rating is no term of a confidence model's score (it acts through A).
+            if art.fold_in_model.method == "confidence":
+                assert (ex.terms.loc[ex.terms["rating"] < 4.0, "contribution"] == 0).all()
+    # "because" names the rated movie with the largest positive term.
+    first = art.explain(profile, int(picks["movieId"].iat[0]))
+    best = first.terms.loc[first.terms["contribution"].idxmax()]
+    expected = best["title"] if best["contribution"] > 0 and first.exact else ""
+    if name != "ncf":
+        assert picks["because"].iat[0] == expected
+
+
+def test_explain_what_if_rank_matches_recommend_without_that_rating(art_dir):
+    art = recsys.load(art_dir)
+    profile = {10: 5.0, 20: 4.5, 30: 1.0, 40: 4.0}
+    pick = int(art.recommend(profile, k=3, min_support=0).picks["movieId"].iat[2])
+    ex = art.explain(profile, pick, min_support=0)
+    for row in ex.terms.itertuples():
+        rest = {m: r for m, r in profile.items() if m != row.movieId}
+        order = list(art.recommend(rest, k=len(art.items), min_support=0).picks["movieId"])
+        assert row.rank_without == order.index(pick) + 1
+    # The rated movie itself has no rank (it is not a candidate).
+    assert art.explain(profile, 10, min_support=0).rank is None
+
+
+def test_explain_unknown_movie_and_empty_profile(art_dir):
+    art = recsys.load(art_dir)
+    with pytest.raises(ConfigError, match="not in this model's catalogue"):
+        art.explain({10: 5.0}, 7)
+    ex = art.explain({}, 20, min_support=0)
+    assert ex.fallback == "no ratings yet" and ex.terms.empty
+    assert ex.total == pytest.approx(ex.score) and set(ex.extras) == {"popularity"}

@@ -406,3 +406,105 @@ def test_result_is_frozen():
     res = FoldInResult(None, np.zeros(2, np.float32))
     with pytest.raises(AttributeError):
         res.fallback = "x"  # type: ignore[misc]
+
+
+# ------------------------------------------------------------------------------------------------
+# attribute / leave_one_out: hand-computed 2-item examples
+# ------------------------------------------------------------------------------------------------
+
+
+def _two_items(method, params, bias=(0.0, 0.0)):
+    # q_0 = (1, 0), q_1 = (1, 1): two items in two dimensions, the system small enough to solve
+    # by hand below.
+    return FoldIn(
+        method,
+        popularity=np.array([3.0, 7.0], np.float32),
+        item_factors=np.array([[1.0, 0.0], [1.0, 1.0]], np.float32),
+        item_bias=np.array(bias, np.float32),
+        params=params,
+    )
+
+
+def test_attribute_confidence_by_hand():
+    # Rate item 0 five stars. alpha = 2, w0 = 0 (so G drops out), reg = 1, exponent 0:
+    # A = (alpha - w0) q0 q0^T + I = [[3, 0], [0, 1]], b = alpha q0 = (2, 0), x = (2/3, 0).
+    # Score of item 1: q1 . x + b_1 = 2/3 + 0.5; the term of item 0 is alpha q1^T A^-1 q0 = 2/3.
+    fold = _two_items(
+        "confidence", {"alpha": 2.0, "unobserved_weight": 0.0, "reg": 1.0}, bias=(0.0, 0.5)
+    )
+    att = fold.attribute([0], [5.0], [1])
+    assert att.exact
+    np.testing.assert_allclose(att.contributions, [[2 / 3]], rtol=1e-6)
+    np.testing.assert_allclose(att.extras["item bias"], [0.5])
+    np.testing.assert_allclose(att.scores, [2 / 3 + 0.5], rtol=1e-6)
+
+
+def test_attribute_confidence_low_rating_acts_through_a_by_hand():
+    # Item 0 five stars, item 1 one star (a negative with weight alpha = 2), w0 = 0, reg = 1:
+    # A = 2 q0 q0^T + 2 q1 q1^T + I = [[5, 2], [2, 3]], det 11, A^-1 = [[3, -2], [-2, 5]] / 11,
+    # b = 2 q0 = (2, 0), x = A^-1 b = (6, -4) / 11. Score of item 0: q0 . x = 6/11, all of it
+    # item 0's term; item 1's term is 0. Without the low rating, x = (2/3, 0) (the example
+    # above) and item 0 scores 2/3: leaving the low rating out raises item 0 by 2/3 - 6/11.
+    fold = _two_items("confidence", {"alpha": 2.0, "unobserved_weight": 0.0, "reg": 1.0})
+    att = fold.attribute([0, 1], [5.0, 1.0], [0])
+    np.testing.assert_allclose(att.contributions, [[6 / 11, 0.0]], rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(att.scores, [6 / 11], rtol=1e-6)
+    loo = fold.leave_one_out([0, 1], [5.0, 1.0])
+    assert loo.shape == (2, 2)
+    np.testing.assert_allclose(loo[1, 0], 2 / 3, rtol=1e-6)  # without the low rating
+    assert loo[0, 0] == pytest.approx(np.log1p(3.0))  # without the positive: popularity fallback
+
+
+def test_attribute_ridge_by_hand():
+    # Ridge with mu = 3, item biases (0.5, -0.5), reg = 1, one rating: item 0 rated 4.5.
+    # f_0 = (1, 0, 1), y_0 = 4.5 - 3 - 0.5 = 1. A = f f^T + I = [[2,0,1],[0,1,0],[1,0,2]],
+    # A^-1 f_0 = (1, 0, 1) / 3, so x = (1/3, 0) and b_u = 1/3. Score of item 1:
+    # mu + b_1 + b_u + q1 . x = 3 - 0.5 + 1/3 + 1/3; item 0's term is q1 . x = 1/3.
+    fold = _two_items("ridge", {"reg": 1.0, "global_mean": 3.0}, bias=(0.5, -0.5))
+    att = fold.attribute([0], [4.5], [1])
+    np.testing.assert_allclose(att.contributions, [[1 / 3]], rtol=1e-6)
+    assert att.extras["global mean"][0] == pytest.approx(3.0)
+    assert att.extras["item bias"][0] == pytest.approx(-0.5)
+    assert att.extras["your bias"][0] == pytest.approx(1 / 3, rel=1e-6)
+    np.testing.assert_allclose(att.scores, [3 - 0.5 + 2 / 3], rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["ridge", "confidence", "item_similarity", "popularity"])
+def test_attribute_sums_to_the_score(rng, method):
+    fold = _random_foldin(rng, method, params={"global_mean": 3.0, "reg": 0.3, "alpha": 3.0})
+    codes, ratings = _random_profile(rng, fold.n_items, n=9)
+    ratings[:3] = [5.0, 1.0, 4.0]
+    targets = np.arange(fold.n_items)
+    att = fold.attribute(codes, ratings, targets)
+    total = att.contributions.sum(axis=1) + sum(att.extras.values())
+    scores = fold.fold_in(codes, ratings).scores
+    np.testing.assert_allclose(att.scores, scores, rtol=1e-6)
+    np.testing.assert_allclose(total, scores, rtol=1e-5, atol=1e-5 * np.abs(scores).max())
+
+
+def test_leave_one_out_equals_refolding(rng):
+    fold = _random_foldin(rng, "confidence", params={"alpha": 3.0})
+    codes, ratings = _random_profile(rng, fold.n_items, n=6)
+    ratings[:2] = [5.0, 1.0]
+    loo = fold.leave_one_out(codes, ratings)
+    for j in range(len(codes)):
+        rest = np.delete(np.arange(len(codes)), j)
+        np.testing.assert_array_equal(loo[j], fold.fold_in(codes[rest], ratings[rest]).scores)
+
+
+@pytest.mark.parametrize("method", ["ridge", "confidence"])
+def test_system_is_what_fold_in_solves(rng, method):
+    fold = _random_foldin(rng, method, params={"global_mean": 3.0, "reg": 0.4})
+    codes, ratings = _random_profile(rng, fold.n_items, n=7)
+    ratings[0] = 5.0
+    a, b = fold.system(codes, ratings)
+    z = np.linalg.solve(a, b)
+    res = fold.fold_in(codes, ratings)
+    np.testing.assert_allclose(z[: len(res.user_vector)], res.user_vector, rtol=1e-5, atol=1e-6)
+    if method == "ridge":
+        assert z[-1] == pytest.approx(res.user_bias, rel=1e-6)
+
+
+def test_system_refuses_methods_without_one(rng):
+    with pytest.raises(ConfigError, match="solves no linear system"):
+        _random_foldin(rng, "item_similarity").system([1], [5.0])

@@ -14,6 +14,7 @@ from .text import escape_markdown
 __all__ = [
     "explain_popularity_knob",
     "explain_fold_in",
+    "explain_teaching_views",
     "explain_similarity",
     "explain_map",
     "explain_metrics",
@@ -125,8 +126,11 @@ def explain_fold_in(manifest: Mapping, rating_scale: Sequence[float] | None = No
     elif method == "neumf":
         parts.append(
             "NeuMF: a few gradient steps on your GMF and MLP embeddings with the network frozen. "
-            "Scores are not additive over rated movies, so picks are not explained."
+            'Scores are not additive over rated movies: "Why this pick?" shows an '
+            "approximation, how much the score drops when one rating is left out (the bars need "
+            'not sum to the score), and no "because you liked" is named.'
         )
+    parts.append(explain_teaching_views(method))
     parts.append(
         f"**Your ratings** are stored as given: each slider offers exactly the dataset's scale, "
         f'{low:g} to {high:g} in steps of {step:g} ("—" means not rated). A one-click group '
@@ -134,6 +138,31 @@ def explain_fold_in(manifest: Mapping, rating_scale: Sequence[float] | None = No
     )
     parts.append(explain_popularity_knob())
     return "\n\n".join(parts)
+
+
+def explain_teaching_views(method: str) -> str:
+    """What "Why this pick?", the vector-turn line and the live solve compute (Markdown)."""
+    linear = method in ("confidence", "ridge", "item_similarity")
+    why = (
+        "**Why this pick?** splits the pick's score exactly into one bar per movie you rated plus "
+        "the terms that belong to no rating (item bias; for ridge also the global mean and your "
+        "bias): the bars sum to the score. A low rating moves $x$ through $A$ rather than as a "
+        "term of $b$, so its effect shows in *what if I remove this rating*, which re-solves "
+        "your vector without it and gives the pick's new rank (your ratings are not changed)."
+        if linear
+        else "**Why this pick?** shows how the pick's score and rank change when one rating is "
+        "left out and your vector re-solved (your ratings are not changed)."
+    )
+    return (
+        f"{why}\n\n"
+        "**Your vector turned**: after each rating the page gives the angle "
+        "$\\arccos\\frac{x_\\text{before} \\cdot x_\\text{after}}{\\lVert x_\\text{before}\\rVert "
+        "\\lVert x_\\text{after}\\rVert}$ between your vector before and after the change, and "
+        "which movies entered and left your top 10.\n\n"
+        "**Live solve** (below): the sliders replace the fold-in's reg (and $\\alpha$) in a copy "
+        "of the fold-in, solve the system written beside the lists with those numbers, and "
+        "compare the top 10 with the model's; the model itself is not changed."
+    )
 
 
 def explain_similarity(manifest: Mapping, dim: int | None = None) -> str:

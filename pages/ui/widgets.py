@@ -51,10 +51,13 @@ def rating_widget(
     )
 
 
-def how_this_works(markdown: str) -> None:
-    """The collapsible "How this works" box every page has."""
+def how_this_works(markdown: str, *then) -> None:
+    """The collapsible "How this works" box every page has; ``then`` are functions of no
+    arguments that draw more inside it, after the text (e.g. the landing page's live solve)."""
     with st.expander("How this works", icon=":material/school:"):
         st.markdown(markdown)
+        for draw in then:
+            draw()
 
 
 def links_markdown(row) -> str:

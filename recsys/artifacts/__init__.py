@@ -23,6 +23,7 @@ from .format import (
 )
 from .serving import (
     Artifact,
+    Explanation,
     Profile,
     Recommendations,
     default_artifact,
@@ -34,6 +35,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MANIFEST",
     "Artifact",
+    "Explanation",
     "Profile",
     "Recommendations",
     "load",

@@ -32,7 +32,15 @@ from .format import (
     verify_files,
 )
 
-__all__ = ["Artifact", "Profile", "Recommendations", "load", "list_artifacts", "default_artifact"]
+__all__ = [
+    "Artifact",
+    "Explanation",
+    "Profile",
+    "Recommendations",
+    "load",
+    "list_artifacts",
+    "default_artifact",
+]
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +208,35 @@ class Recommendations:
     unknown_ids: list[int]
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """What :meth:`Artifact.explain` returns for one movie.
+
+    ``terms``: one row per rated movie the model knows, in profile order: movieId, title, rating,
+    contribution (its term of the score, float64), score_without and rank_without (the movie's
+    score and rank with that one rating removed; rank <NA> when it would not be a candidate).
+    ``extras``: named terms that belong to no rated movie ("item bias", "global mean", "your
+    bias", "popularity"). ``exact``: the contributions plus the extras sum to ``score`` (False
+    for NeuMF, whose contributions are leave-one-out changes). ``rank``: the movie's rank now
+    (None when it is not a candidate). ``fallback``: why the scores are popularity, or None.
+    """
+
+    movie_id: int
+    title: str
+    score: float
+    rank: int | None
+    terms: pd.DataFrame
+    extras: dict[str, float]
+    exact: bool
+    method: str
+    fallback: str | None = None
+
+    @property
+    def total(self) -> float:
+        """Sum of every term and extra (equals ``score`` when ``exact``)."""
+        return float(self.terms["contribution"].sum() + sum(self.extras.values()))
+
+
 @dataclass(eq=False, kw_only=True)
 class Artifact:
     """A loaded, verified model: items, embeddings, map, fold-in, picks and neighbours.
@@ -324,20 +361,10 @@ class Artifact:
         support = max(int(min_ratings), self._support(min_support))
         prof = self.profile(ratings)
         scores = prof.result.scores.astype(np.float64)
-        keep = np.ones(len(scores), dtype=bool)
-        if exclude_rated and len(prof.codes):
-            keep[prof.codes] = False
-        items = self.items
-        if genres:
-            wanted = set(genres)
-            keep &= np.fromiter((bool(wanted.intersection(g)) for g in items["genres"]), bool)
-        if years is not None:
-            year = items["year"].to_numpy(dtype=np.float64, na_value=np.nan)
-            keep &= (year >= years[0]) & (year <= years[1])
-        if support > 0:
-            keep &= items["n_ratings"].to_numpy() >= support
+        keep = self._candidates(prof.codes if exclude_rated else (), genres, years, support)
         candidates = np.flatnonzero(keep)
         rank_score = scores[candidates]
+        items = self.items
         if popularity != 0.0 and len(candidates) > 1:
             pop = np.log1p(items["n_ratings"].to_numpy(np.float64)[candidates])
             rank_score = _z(rank_score) + popularity * _z(pop)
@@ -353,13 +380,106 @@ class Artifact:
         out["because"] = self._because(prof, top) if explain else ""
         return Recommendations(out, prof.result.fallback, prof.unknown_ids)
 
+    def _candidates(
+        self,
+        rated_codes,
+        genres: list[str] | None,
+        years: tuple[int, int] | None,
+        support: int,
+    ) -> np.ndarray:
+        """(n_items,) bool: the movies that may be picked (not rated, passing the filters)."""
+        items = self.items
+        keep = np.ones(len(items), dtype=bool)
+        if len(rated_codes):
+            keep[np.asarray(rated_codes, np.int64)] = False
+        if genres:
+            wanted = set(genres)
+            keep &= np.fromiter((bool(wanted.intersection(g)) for g in items["genres"]), bool)
+        if years is not None:
+            year = items["year"].to_numpy(dtype=np.float64, na_value=np.nan)
+            keep &= (year >= years[0]) & (year <= years[1])
+        if support > 0:
+            keep &= items["n_ratings"].to_numpy() >= support
+        return keep
+
     def _because(self, prof: Profile, targets: np.ndarray) -> list[str]:
+        """Title of the rated movie with the largest positive term of each target's score (the
+        terms of :meth:`explain`), "" where none is positive."""
         if len(prof.codes) == 0 or len(targets) == 0 or prof.result.fallback:
             return [""] * len(targets)
-        contrib = self.fold_in_model.contributions(prof.codes, prof.ratings, targets)
+        contrib = self.fold_in_model.attribute(prof.codes, prof.ratings, targets).contributions
         best = np.argmax(contrib, axis=1)
         titles = self.items["title"].to_numpy()
         return [titles[prof.codes[j]] if contrib[t, j] > 0 else "" for t, j in enumerate(best)]
+
+    # -- explanations ----------------------------------------------------------------------------
+    def explain(
+        self,
+        ratings: Mapping[int, float],
+        movie_id: int,
+        *,
+        genres: list[str] | None = None,
+        years: tuple[int, int] | None = None,
+        min_ratings: int = 0,
+        min_support: int | None = None,
+    ) -> Explanation:
+        """Why ``movie_id`` scores what it does for the profile ``ratings``.
+
+        One row per rated movie the model knows (see :class:`Explanation`): its term of the
+        score (:meth:`recsys.foldin.FoldIn.attribute`, where the derivation is written) and the
+        movie's score and rank if that one rating were removed (the profile is not changed).
+        For linear fold-ins (confidence: iALS, BPR, hybrid, content; ridge: MF; item
+        similarity) the terms plus :attr:`Explanation.extras` sum to the score ``recommend``
+        reports. NeuMF is not additive: its ``contribution`` is the leave-one-out change
+        ``score - score_without`` (``exact`` False), which need not sum to the score.
+
+        Ranks are by score among the movies ``recommend`` could pick with these filters
+        (unrated, ``genres``, ``years``, at least ``max(min_ratings, min_support)`` ratings),
+        ties broken as ``recommend`` breaks them; the popularity knob is not applied. A rank is
+        None when the movie is not such a candidate (e.g. it is rated, or filtered out).
+        """
+        code = self.code(movie_id)
+        if code is None:
+            raise ConfigError(f"movie {movie_id} is not in this model's catalogue")
+        support = max(int(min_ratings), self._support(min_support))
+        prof = self.profile(ratings)
+        fold = self.fold_in_model
+        parts = fold.attribute(prof.codes, prof.ratings, np.array([code]))
+        without = fold.leave_one_out(prof.codes, prof.ratings).astype(np.float64)
+        score = float(prof.result.scores[code])
+        scores_without = without[:, code]
+        passing = self._candidates((), genres, years, support)  # the filters, once
+        keep = passing.copy()
+        keep[prof.codes] = False
+        rank = _rank(prof.result.scores.astype(np.float64), keep, code)
+        ranks_without = []
+        for j, rated in enumerate(prof.codes):
+            keep[rated] = passing[rated]  # without rating j, movie j may be picked again
+            ranks_without.append(_rank(without[j], keep, code))
+            keep[rated] = False
+        contributions = parts.contributions[0] if parts.exact else score - scores_without
+        titles = self.items["title"].to_numpy()
+        terms = pd.DataFrame(
+            {
+                "movieId": self.vocab.ids_of(prof.codes).astype(np.int64),
+                "title": titles[prof.codes] if len(prof.codes) else np.array([], object),
+                "rating": prof.ratings,
+                "contribution": contributions.astype(np.float64),
+                "score_without": scores_without,
+                "rank_without": pd.array(ranks_without, dtype="Int64"),
+            }
+        )
+        return Explanation(
+            movie_id=int(movie_id),
+            title=str(titles[code]),
+            score=score,
+            rank=rank,
+            terms=terms,
+            extras={k: float(v[0]) for k, v in parts.extras.items()},
+            exact=parts.exact,
+            method=fold.method,
+            fallback=prof.result.fallback,
+        )
 
     # -- neighbours ------------------------------------------------------------------------------
     def similar(
@@ -404,6 +524,16 @@ class Artifact:
             ids, _ = _top(np.asarray(scores, np.float32), n)
         xy = self.projection[ids].mean(axis=0)
         return (float(xy[0]), float(xy[1])), ids
+
+
+def _rank(scores: np.ndarray, candidates: np.ndarray, code: int) -> int | None:
+    """1-based rank of item ``code`` among ``candidates`` ((n,) bool) by ``scores`` (n,), ties
+    going to the smaller code as in ``recommend``; None when ``code`` is not a candidate."""
+    if not candidates[code]:
+        return None
+    others = np.flatnonzero(candidates)
+    s, mine = scores[others], scores[code]
+    return int(1 + np.sum(s > mine) + np.sum((s == mine) & (others < code)))
 
 
 def _z(x: np.ndarray) -> np.ndarray:
