@@ -92,17 +92,17 @@ def rating_to_picks(env_root: Path, repeats: int) -> dict:
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception, at.exception
-    sliders = [s for s in at.select_slider if s.key.startswith("grid_")]
+    sliders = [s for s in at.segmented_control if s.key.startswith("grid_")]
     if len(sliders) < 3:
         raise SystemExit("the landing page shows fewer than 3 movies to rate")
     keys = [s.key for s in sliders]
     values = [5.0, 4.0, 3.0, 4.5]
     times = []
-    at.select_slider(key=keys[0]).set_value(5.0)
+    at.segmented_control(key=keys[0]).set_value(5.0)
     at.run()  # warm: first fold-in computes the Gramian
     for i in range(repeats):
         key = keys[i % min(len(keys), 6)]
-        at.select_slider(key=key).set_value(values[i % len(values)])
+        at.segmented_control(key=key).set_value(values[i % len(values)])
         start = time.perf_counter()
         at.run()
         times.append((time.perf_counter() - start) * 1000)

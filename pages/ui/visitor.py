@@ -21,10 +21,12 @@ import recsys
 
 from .artifacts import Ctx, default_name
 from .lists import recommend_with_knob
-from .profile import decode_profile, encode_profile
+from .profile import decode_judgements, decode_profile, encode_judgements, encode_profile
 
 RATINGS = "ratings"  # session key: {movieId: rating}, insertion order = order rated
 CHANGED = "_ratings_changed"  # session key: set by a rating callback, popped by the pick list
+JUDGED = "judged"  # session key: {movieId: True (would watch) / False (not for me)}
+PROFILE_SLOT = "_profile_slot"  # session key: the sidebar's st.empty holding the profile summary
 
 
 # -- ratings ------------------------------------------------------------------------------------
@@ -59,6 +61,23 @@ def rate_many(movie_ids, value: float) -> None:
 def clear_ratings() -> None:
     st.session_state[RATINGS] = {}
     st.session_state[CHANGED] = True
+
+
+def judgements() -> dict[int, bool]:
+    """This visitor's judgements of picks ({movieId: would watch}), in the order given."""
+    if JUDGED not in st.session_state:
+        st.session_state[JUDGED] = {}
+    return st.session_state[JUDGED]
+
+
+def set_judgement(movie_id: int, value: bool | None) -> None:
+    """Judge one pick "would watch" (True) or "not for me" (False); None forgets the judgement.
+    Judgements never change the ratings or the picks."""
+    j = judgements()
+    if value is None:
+        j.pop(int(movie_id), None)
+    else:
+        j[int(movie_id)] = bool(value)
 
 
 # -- settings -----------------------------------------------------------------------------------
@@ -171,6 +190,11 @@ def read_url_once(ctx: Ctx) -> None:
         warnings.extend(problems)
         if found:
             ratings().update(found)
+    raw_j = st.query_params.get("j")
+    if raw_j and ctx.model is not None:
+        found_j, problems = decode_judgements(raw_j, known_ids=ctx.derived().ids)
+        warnings.extend(problems)
+        judgements().update(found_j)
     st.session_state["_url_warnings"] = warnings
 
 
@@ -180,16 +204,20 @@ def share_query(ctx: Ctx) -> dict[str, str]:
     r = ratings()
     if r:
         out["r"] = encode_profile(r)
+    j = judgements()
+    if j:
+        out["j"] = encode_judgements(j)
     default = default_name(str(ctx.root))
-    if ctx.name and (r or ctx.name != default):
+    if ctx.name and (r or j or ctx.name != default):
         out["model"] = ctx.name
     return out
 
 
 def sync_url(ctx: Ctx) -> None:
-    """Write the ratings and model into the address bar (only what changed)."""
+    """Write the ratings, judgements and model into the address bar (only what changed). Also
+    called at the end of the landing page's fragment, whose reruns skip the frame."""
     wanted = share_query(ctx)
-    for key in ("r", "model"):
+    for key in ("r", "j", "model"):
         if key in wanted:
             if st.query_params.get_all(key) != [wanted[key]]:  # also when repeated
                 st.query_params[key] = wanted[key]
@@ -209,3 +237,39 @@ def share_link(ctx: Ctx) -> str:
         parts = urllib.parse.urlsplit(url)
         base = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
     return f"{base}?{query}" if query else (base or "")
+
+
+def profile_summary(ctx: Ctx, *, in_fragment: bool = False) -> None:
+    """The sidebar's profile summary: how many ratings, and the share link.
+
+    Drawn into one ``st.empty`` of the sidebar (:func:`profile_slot`) by the frame on every full
+    run. The landing page's fragment calls it too (``in_fragment=True``): a fragment rerun skips
+    the frame, and a fragment may replace the content of a container made in the full run. In a
+    full run the frame's drawing is already current, so the fragment's call does nothing then.
+    """
+    if in_fragment and st.session_state.pop(_DRAWN_THIS_RUN, False):
+        return
+    slot = st.session_state.get(PROFILE_SLOT)
+    if slot is None:
+        return
+    if not in_fragment:
+        st.session_state[_DRAWN_THIS_RUN] = True
+    with slot.container():
+        n = len(ratings())
+        st.caption(
+            f"{n} rating{'s' if n != 1 else ''} in your profile. They live only in this browser "
+            "session and in the link below."
+        )
+        link = share_link(ctx)
+        if n and link:
+            st.code(link, language=None, wrap_lines=True)
+            st.caption("Share this link to reproduce the same picks.")
+
+
+_DRAWN_THIS_RUN = "_profile_drawn"  # set by the frame's drawing, popped by the fragment's call
+
+
+def profile_slot() -> None:
+    """Make the sidebar's place for :func:`profile_summary` (inside ``st.sidebar``, once per full
+    run, before drawing the summary)."""
+    st.session_state[PROFILE_SLOT] = st.empty()
