@@ -1,9 +1,10 @@
 """Rate & recommend: a few ratings in, live picks out.
 
-Everything a rating changes (the summary line, the rating controls, the picks, the judgements
-and the sidebar's profile summary) is one ``st.fragment``: a rating re-runs it alone, not the
-frame and the rest of the page. Hooks for more views of the picks go in :func:`rate_and_pick`
-(they re-run with every rating); views that do not change with a rating go after it.
+The page is three ``st.fragment``s, so a rating re-runs only what it changes: the rating tabs
+(quick start, grid, search; key ``rating.TABS``), "Your ratings" (``rating.RATED``) and the picks
+(``rating.PICKS``: summary line, filters, pick list, judgements, the link). A click in the grid re-runs "Your ratings", the picks and the sidebar's profile
+summary only (``rating.AFTER_RATING``). Views of the picks that must follow every rating go into
+:func:`picks`; views that do not change with a rating go after the fragments.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pages.ui import feedback, rating
 from pages.ui.frame import page_context
 from pages.ui.teaching import explain_fold_in
 from pages.ui.text import escape_markdown
-from pages.ui.visitor import profile_summary, sync_url
+from pages.ui.visitor import sync_url
 from pages.ui.widgets import how_this_works
 
 ctx = page_context()
@@ -27,33 +28,45 @@ st.write(
 )
 
 
-@st.fragment
-def rate_and_pick() -> None:
-    """The part of the page a rating changes (re-run alone after a rating, filter or judgement).
+@st.fragment(key=rating.TABS)
+def rating_tabs() -> None:
+    """Three ways to rate: one-click groups, a grid of well-known movies, a title search."""
+    groups, grid, search = st.tabs(["Quick start", "Well-known movies", "Search a title"])
+    with groups:
+        rating.quick_start(ctx)
+    with grid:
+        rating.well_known_grid(ctx)
+    with search:
+        rating.search_titles(ctx)
 
-    A fragment rerun skips the frame, so it writes the link and the sidebar's profile summary
-    itself (the summary into the sidebar slot the frame made in the last full run).
-    """
-    picks = rating.current_picks(ctx)
-    rating.top_picks_summary(picks)
-    left, right = st.columns([1.5, 1], gap="medium")
-    with left:
-        groups, grid, search = st.tabs(["Quick start", "Well-known movies", "Search a title"])
-        with groups:
-            rating.quick_start(ctx)
-        with grid:
-            rating.well_known_grid(ctx)
-        with search:
-            rating.search_titles(ctx)
-        rating.your_ratings(ctx)
-    with right:
-        st.subheader("Your picks")
-        rating.filters(ctx)
-        rating.pick_list(ctx, picks)
-        feedback.precision_panel(ctx)
+
+@st.fragment(key=rating.RATED)
+def your_ratings() -> None:
+    rating.your_ratings(ctx)
+
+
+@st.fragment(key=rating.PICKS)
+def picks(summary) -> None:
+    """The picks and everything drawn from them. A fragment rerun skips the frame, so this also
+    writes the link, and the summary line at the top of the page (``summary``, a slot of the
+    full run). The sidebar's profile summary is a fragment of its own, re-run with this one."""
+    rec = rating.current_picks(ctx)
+    with summary.container():
+        rating.top_picks_summary(rec)
+    st.subheader("Your picks")
+    rating.filters(ctx)
+    rating.pick_list(ctx, rec)
+    feedback.precision_panel(ctx)
     sync_url(ctx)
-    profile_summary(ctx, in_fragment=True)
 
 
-rate_and_pick()
+rating.sticky_summary_style()
+summary = st.empty()
+left, right = st.columns([1.5, 1], gap="medium")
+with left:
+    rating_tabs()
+    your_ratings()
+with right:
+    picks(summary)
+
 how_this_works(explain_fold_in(ctx.model.manifest, ctx.model.rating_scale))

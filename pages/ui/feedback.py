@@ -18,7 +18,7 @@ import recsys
 
 from .artifacts import Ctx, load_named
 from .text import escape_markdown
-from .visitor import judgements, ratings, set_judgement, setting
+from .visitor import judgements, ratings, rerun_fragments, set_judgement, setting
 
 TOP_N = 10  # precision@10
 WOULD_WATCH, NOT_FOR_ME = "would watch", "not for me"
@@ -46,13 +46,15 @@ def personal_precision(top_ids: Sequence[int], judged: Mapping[int, bool]) -> Pr
     return Precision(liked=sum(marks), judged=len(marks), n=len(top_ids))
 
 
-def _on_judge(key: str, movie_id: int) -> None:
+def _on_judge(key: str, movie_id: int, rerun: tuple[str, ...]) -> None:
     value = st.session_state.get(key)
     set_judgement(movie_id, None if value is None else value == WOULD_WATCH)
+    rerun_fragments(rerun)
 
 
-def judge_control(movie_id: int) -> None:
-    """Two buttons under a pick: "would watch" / "not for me" (click again to clear)."""
+def judge_control(movie_id: int, rerun: tuple[str, ...] = ()) -> None:
+    """Two buttons under a pick: "would watch" / "not for me" (click again to clear); ``rerun``:
+    the fragments a judgement re-runs (the picks with the precision, and the share link)."""
     key = f"judge_{int(movie_id)}"
     judged = judgements().get(int(movie_id))
     current = None if judged is None else (WOULD_WATCH if judged else NOT_FOR_ME)
@@ -64,7 +66,7 @@ def judge_control(movie_id: int) -> None:
         format_func=_LABELS.get,
         key=key,
         on_change=_on_judge,
-        args=(key, int(movie_id)),
+        args=(key, int(movie_id), tuple(rerun)),
         label_visibility="collapsed",
     )
 
@@ -102,6 +104,9 @@ def precision_panel(ctx: Ctx) -> None:
                 others,
                 **setting("compare", others[0], valid=lambda v: v if v in others else others[0]),
             )
+        if not judged:
+            st.caption("Nothing judged yet.")
+            return
         cols = st.columns(2)
         cols[0].markdown(_describe(ctx.name, personal_precision(_top_ids(ctx.model), judged)))
         other = load_named(ctx, second) if second else None
@@ -111,5 +116,4 @@ def precision_panel(ctx: Ctx) -> None:
             cols[1].caption(f"{escape_markdown(second)} could not be loaded.")
         else:
             cols[1].caption("Only one model is available here.")
-        if judged:
-            st.caption(f"{len(judged)} pick(s) judged in all.")
+        st.caption(f"{len(judged)} pick(s) judged in all.")

@@ -12,7 +12,7 @@ import streamlit as st
 
 from .artifacts import ARTIFACTS_ENV, Ctx, build_context, default_name
 from .text import escape_markdown
-from .visitor import profile_slot, profile_summary, read_url_once, sync_url
+from .visitor import profile_summary, read_url_once, sync_url
 
 APP_TITLE = "Seeing recommendation embeddings"
 # Set by run_app when it has drawn the frame around the page it is about to run.
@@ -121,7 +121,6 @@ def sidebar(ctx: Ctx) -> None:
             help="Every trained artifact found in the artifacts directory. Your ratings are kept "
             "when you switch.",
         )
-        profile_slot()
         profile_summary(ctx)
         st.divider()
         st.caption(

@@ -23,15 +23,24 @@ from .search import MAX_QUERY_CHARS
 from .text import escape_markdown
 from .visitor import (
     CHANGED,
+    PROFILE,
     clear_ratings,
     pick_settings,
     picks,
     rate_many,
     ratings,
-    set_rating,
+    remove_rating,
     setting,
 )
 from .widgets import links_markdown, rating_widget, title_of
+
+# Keys of the landing page's fragments (pages/rate.py) and which of them a rating re-runs: a
+# click in the grid, the search or the "rate these first" list re-runs "Your ratings" and the
+# picks, not the tabs it came from (its own control already shows the new value); a group, an
+# edit or a removal in "Your ratings" re-runs all three, since the tabs show the same movies.
+TABS, RATED, PICKS = "rate_tabs", "your_ratings", "picks"
+AFTER_RATING = (RATED, PICKS, PROFILE)
+AFTER_MANY = (TABS, RATED, PICKS, PROFILE)
 
 GRID_SIZE = 15  # five rows of three: columns wide enough for whole words at 1400 px
 # Below this many ratings the most popular movies are about as good as any model's picks (the
@@ -167,7 +176,7 @@ def quick_start(ctx: Ctx) -> None:
                     icon=":material/check:" if done else ":material/thumb_up:",
                     key=f"group_{i}",
                     on_click=rate_many,
-                    args=(group.movie_ids, value),
+                    args=(group.movie_ids, value, AFTER_MANY),
                     disabled=done,
                     width="stretch",
                 )
@@ -220,7 +229,8 @@ def well_known_grid(ctx: Ctx) -> None:
 def _movie_card(model: recsys.Artifact, movie_id: int, code: int, prefix: str) -> None:
     """A movie's rating slider (its title as label) and its genres."""
     items = model.items
-    rating_widget(movie_id, prefix, escape_markdown(items["title"].iat[code]), model.rating_scale)
+    title = escape_markdown(items["title"].iat[code])
+    rating_widget(movie_id, prefix, title, model.rating_scale, rerun=AFTER_RATING)
     st.caption(escape_markdown(", ".join(items["genres"].iat[code])))
 
 
@@ -255,16 +265,22 @@ def your_ratings(ctx: Ctx) -> None:
         row = st.columns([4, 1.3], vertical_alignment="bottom")
         with row[0]:
             label = escape_markdown(title_of(ctx.model, movie_id))
-            rating_widget(movie_id, "rated", label, ctx.model.rating_scale)
+            rating_widget(movie_id, "rated", label, ctx.model.rating_scale, rerun=AFTER_MANY)
         row[1].button(
             "Remove",
             key=f"remove_{movie_id}",
-            on_click=set_rating,
-            args=(movie_id, None),
+            on_click=remove_rating,
+            args=(movie_id, AFTER_MANY),
             width="stretch",
         )
     if rated:
-        st.button("Clear all ratings", key="clear_all", on_click=clear_ratings, type="secondary")
+        st.button(
+            "Clear all ratings",
+            key="clear_all",
+            on_click=clear_ratings,
+            args=(AFTER_MANY,),
+            type="secondary",
+        )
 
 
 def filters(ctx: Ctx) -> None:
@@ -365,11 +381,15 @@ _STICKY_CSS = """<style>
 </style>"""
 
 
+def sticky_summary_style() -> None:
+    """The CSS that keeps the summary line in view (draw once per full run, outside fragments)."""
+    st.html(_STICKY_CSS)
+
+
 def top_picks_summary(rec: recsys.Recommendations) -> None:
     """One line with the first picks that stays in view (sticky) as the page scrolls, and a toast
     naming the first pick right after a rating changed it. The line is always drawn, so the
     widgets below it (the rating tabs) keep their state when the first rating arrives."""
-    st.html(_STICKY_CSS)
     with st.container(key="top_picks"):
         st.markdown(top_picks_line(rec))
     df = rec.picks
@@ -397,6 +417,7 @@ def pick_list(ctx: Ctx, rec: recsys.Recommendations) -> None:
         st.caption(short_profile_hint(n_rated))
     if df.empty:
         st.warning("No movie passes these filters. Loosen them in Filters above.")
-    for rank, (row, n) in enumerate(zip(df.to_dict("records"), df["n_ratings"]), start=1):
-        st.markdown(pick_markdown(rank, row, int(n), bool(fallback)))
-        judge_control(int(row["movieId"]))
+    with st.container(key="pick_list"):
+        for rank, (row, n) in enumerate(zip(df.to_dict("records"), df["n_ratings"]), start=1):
+            st.markdown(pick_markdown(rank, row, int(n), bool(fallback)))
+            judge_control(int(row["movieId"]), rerun=(PICKS, PROFILE))

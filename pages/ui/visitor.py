@@ -26,7 +26,7 @@ from .profile import decode_judgements, decode_profile, encode_judgements, encod
 RATINGS = "ratings"  # session key: {movieId: rating}, insertion order = order rated
 CHANGED = "_ratings_changed"  # session key: set by a rating callback, popped by the pick list
 JUDGED = "judged"  # session key: {movieId: True (would watch) / False (not for me)}
-PROFILE_SLOT = "_profile_slot"  # session key: the sidebar's st.empty holding the profile summary
+PROFILE = "profile"  # fragment key of the sidebar's profile summary (:func:`profile_summary`)
 
 
 # -- ratings ------------------------------------------------------------------------------------
@@ -49,18 +49,34 @@ def set_rating(movie_id: int, value: float | None) -> None:
     st.session_state[CHANGED] = True
 
 
-def rate_many(movie_ids, value: float) -> None:
+def rate_many(movie_ids, value: float, rerun: tuple[str, ...] = ()) -> None:
     """Callback: rate several movies at once (an onboarding group); movies the visitor already
     rated keep their rating."""
     r = ratings()
     for m in movie_ids:
         if int(m) not in r:
             set_rating(m, value)
+    rerun_fragments(rerun)
 
 
-def clear_ratings() -> None:
+def remove_rating(movie_id: int, rerun: tuple[str, ...] = ()) -> None:
+    """Callback: un-rate one movie."""
+    set_rating(movie_id, None)
+    rerun_fragments(rerun)
+
+
+def clear_ratings(rerun: tuple[str, ...] = ()) -> None:
+    """Callback: forget every rating."""
     st.session_state[RATINGS] = {}
     st.session_state[CHANGED] = True
+    rerun_fragments(rerun)
+
+
+def rerun_fragments(keys: tuple[str, ...]) -> None:
+    """From a widget callback: re-run only the fragments named ``keys`` (``st.fragment(key=)``
+    on the landing page) instead of the interaction's default. () leaves the default."""
+    if keys:
+        st.rerun(list(keys))
 
 
 def judgements() -> dict[int, bool]:
@@ -239,37 +255,20 @@ def share_link(ctx: Ctx) -> str:
     return f"{base}?{query}" if query else (base or "")
 
 
-def profile_summary(ctx: Ctx, *, in_fragment: bool = False) -> None:
+@st.fragment(key=PROFILE)
+def profile_summary(ctx: Ctx) -> None:
     """The sidebar's profile summary: how many ratings, and the share link.
 
-    Drawn into one ``st.empty`` of the sidebar (:func:`profile_slot`) by the frame on every full
-    run. The landing page's fragment calls it too (``in_fragment=True``): a fragment rerun skips
-    the frame, and a fragment may replace the content of a container made in the full run. In a
-    full run the frame's drawing is already current, so the fragment's call does nothing then.
+    A fragment of its own (key :data:`PROFILE`), drawn by the frame on every page: the landing
+    page's rating callbacks re-run it with the picks (:func:`rerun_fragments`), since a fragment
+    rerun skips the frame that drew it.
     """
-    if in_fragment and st.session_state.pop(_DRAWN_THIS_RUN, False):
-        return
-    slot = st.session_state.get(PROFILE_SLOT)
-    if slot is None:
-        return
-    if not in_fragment:
-        st.session_state[_DRAWN_THIS_RUN] = True
-    with slot.container():
-        n = len(ratings())
-        st.caption(
-            f"{n} rating{'s' if n != 1 else ''} in your profile. They live only in this browser "
-            "session and in the link below."
-        )
-        link = share_link(ctx)
-        if n and link:
-            st.code(link, language=None, wrap_lines=True)
-            st.caption("Share this link to reproduce the same picks.")
-
-
-_DRAWN_THIS_RUN = "_profile_drawn"  # set by the frame's drawing, popped by the fragment's call
-
-
-def profile_slot() -> None:
-    """Make the sidebar's place for :func:`profile_summary` (inside ``st.sidebar``, once per full
-    run, before drawing the summary)."""
-    st.session_state[PROFILE_SLOT] = st.empty()
+    n = len(ratings())
+    st.caption(
+        f"{n} rating{'s' if n != 1 else ''} in your profile. They live only in this browser "
+        "session and in the link below."
+    )
+    link = share_link(ctx)
+    if n and link:
+        st.code(link, language=None, wrap_lines=True)
+        st.caption("Share this link to reproduce the same picks.")

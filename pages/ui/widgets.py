@@ -9,14 +9,15 @@ import recsys
 
 from .profile import scale_values
 from .text import imdb_url, tmdb_url
-from .visitor import ratings, set_rating
+from .visitor import ratings, rerun_fragments, set_rating
 
 NOT_RATED = "—"  # how "not rated" reads in text
 
 
-def _on_rating_widget(key: str, movie_id: int) -> None:
+def _on_rating_widget(key: str, movie_id: int, rerun: tuple[str, ...]) -> None:
     value = st.session_state.get(key)
     set_rating(movie_id, None if value in (None, NOT_RATED) else float(value))
+    rerun_fragments(rerun)
 
 
 def short_rating(value: float) -> str:
@@ -31,7 +32,12 @@ def short_rating(value: float) -> str:
 
 
 def rating_widget(
-    movie_id: int, prefix: str, label: str, scale, label_visibility: str = "visible"
+    movie_id: int,
+    prefix: str,
+    label: str,
+    scale,
+    label_visibility: str = "visible",
+    rerun: tuple[str, ...] = (),
 ) -> None:
     """A rating for one movie: one ``st.segmented_control`` button per value of the dataset's
     scale (½ 1 1½ … 5 on MovieLens), which sends on click (a slider sends on release, about a
@@ -39,7 +45,9 @@ def rating_widget(
 
     The chosen value is stored as-is, so no mapping is involved. The widget is synced from the
     ratings dict before it is drawn, so the same movie shown in two places (the grid and "Your
-    ratings") always agrees. ``label`` must already be Markdown-safe.
+    ratings") always agrees. ``label`` must already be Markdown-safe. ``rerun``: keys of the
+    fragments a rating re-runs (:func:`pages.ui.visitor.rerun_fragments`; () = Streamlit's
+    default, the enclosing fragment or the whole page).
     """
     values = scale_values(scale)
     key = f"{prefix}_{movie_id}"
@@ -55,7 +63,7 @@ def rating_widget(
         selection_mode="single",
         key=key,
         on_change=_on_rating_widget,
-        args=(key, int(movie_id)),
+        args=(key, int(movie_id), tuple(rerun)),
         label_visibility=label_visibility,
         width="stretch",
     )
