@@ -3,13 +3,14 @@
     python bench/click_latency.py                    # artifacts from $RECSYS_ARTIFACTS or artifacts/
     python bench/click_latency.py --clicks 30 --json results_click_latency.json
 
-Starts two Streamlit servers on this machine, one after the other: the real app (app.py, via
+Starts two Streamlit servers on this machine at once: the real app (app.py, via
 bench/_server.py) and a bare reference app (a script written to a temporary directory: one
 segmented control whose click reruns the script once and redraws a counter). Both are driven in
 headless Chromium (Playwright, /usr/bin/chromium). A click is timed inside the page: the time
 ``performance.now()`` just before a JavaScript ``click()`` on the button, to the first DOM
 mutation that changes the watched text (the app's pick list, ``.st-key-pick_list``; the bare
 app's counter), seen by a MutationObserver. So Playwright's own round trips are not counted.
+Clicks alternate between the two apps, so both are measured under the same load.
 
 The app: the "Well-known movies" tab, then ``--clicks`` clicks on the top of the scale of the
 grid's movies in turn (each click rates a new movie, or on the second pass clears its rating:
@@ -66,7 +67,7 @@ with st.container(key="pick_list"):
 CLICK_JS = """
 async ([selector, button, waitMs]) => {
   const watched = () => document.querySelector('.st-key-pick_list');
-  const before = watched() ? watched().innerText : null;
+  const before = watched() ? watched().textContent : null;
   const target = document.querySelectorAll(selector)[button.index];
   const btn = [...target.querySelectorAll('button')].find(b => b.innerText.trim() === button.label);
   if (!btn) return {error: 'no button ' + button.label};
@@ -75,7 +76,7 @@ async ([selector, button, waitMs]) => {
     const done = (ms) => { obs.disconnect(); clearTimeout(timer); resolve({ms}); };
     const obs = new MutationObserver(() => {
       const el = watched();
-      if (el && el.innerText !== before) done(performance.now() - t0);
+      if (el && el.textContent !== before) done(performance.now() - t0);
     });
     obs.observe(document.body, {subtree: true, childList: true, characterData: true});
     const timer = setTimeout(() => { obs.disconnect(); resolve({ms: null}); }, waitMs);
@@ -126,55 +127,68 @@ def _open_until_picks(browser, url: str) -> tuple[float, object]:
     return time.perf_counter() - start, page
 
 
-def measure_app(browser, root: Path | None, clicks: int, opens: int, wait_s: float) -> dict:
-    proc, url = start_server(root, None, 120, poll=0.05)
-    try:
-        cold_s, page = _open_until_picks(browser, url)
-        page.close()
-        open_s = []
-        for _ in range(opens):
-            s, page = _open_until_picks(browser, url)
-            open_s.append(s)
-            if _ < opens - 1:
-                page.close()
-        page.get_by_role("tab", name="Well-known movies").click()
-        # the grid's rating controls (not its "Other movies" button, key grid_refresh)
-        selector = "[class*='st-key-grid_']:has([data-testid='stButtonGroup'])"
-        page.locator(selector + " button").first.wait_for(state="visible")
-        n = page.locator(selector).count()
-        top = page.locator(selector).first.locator("button").last.inner_text().strip()
-        buttons = [{"index": i % n, "label": top} for i in range(clicks + 1)]
-        times, misses = _clicks(page, selector, buttons, wait_s)
-        first, rest = (times[0], times[1:]) if times else (None, [])
-        return {
-            "first_open_cold_s": round(cold_s, 3),
-            "first_picks_s": round(statistics.median(open_s), 3),
-            "first_picks_all_s": [round(s, 3) for s in open_s],
-            "first_click_ms": None if first is None else round(first, 1),
-            "click_to_picks": _summary(rest),
-            "misses": misses,
-            "grid_movies": n,
-        }
-    finally:
-        stop_server(proc)
+def _open_app(browser, url: str, opens: int) -> tuple[dict, object]:
+    """Time fresh pages to their first picks; returns (times, the last page, left open)."""
+    cold_s, page = _open_until_picks(browser, url)
+    page.close()
+    open_s = []
+    for i in range(opens):
+        s, page = _open_until_picks(browser, url)
+        open_s.append(s)
+        if i < opens - 1:
+            page.close()
+    times = {
+        "first_open_cold_s": round(cold_s, 3),
+        "first_picks_s": round(statistics.median(open_s), 3),
+        "first_picks_all_s": [round(s, 3) for s in open_s],
+    }
+    return times, page
 
 
-def measure_bare(browser, clicks: int, wait_s: float) -> dict:
+def measure(browser, root: Path | None, clicks: int, opens: int, wait_s: float) -> dict:
+    """Both servers up at once, clicks alternating between the app and the bare app, so both
+    see the same load on a shared machine."""
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "bare_app.py"
         script.write_text(BARE_APP)
-        proc, url = start_server(None, None, 120, poll=0.05, script=script)
+        bare_proc, bare_url = start_server(None, None, 120, poll=0.05, script=script)
+        app_proc, app_url = None, None
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(60_000)
-            page.goto(url)
-            page.locator(".st-key-bare button").first.wait_for(state="visible")
-            labels = ["5", "1"]  # alternate, so every click sets a new value and reruns once
-            buttons = [{"index": 0, "label": labels[i % 2]} for i in range(clicks + 1)]
-            times, misses = _clicks(page, ".st-key-bare", buttons, wait_s)
-            return {"click_to_change": _summary(times[1:]), "misses": misses}
+            app_proc, app_url = start_server(root, None, 120, poll=0.05)
+            bare_page = browser.new_page(viewport={"width": 1400, "height": 900})
+            bare_page.set_default_timeout(60_000)
+            bare_page.goto(bare_url)
+            bare_page.locator(".st-key-bare button").first.wait_for(state="visible")
+            opened, page = _open_app(browser, app_url, opens)
+            page.get_by_role("tab", name="Well-known movies").click()
+            # the grid's rating controls (not its "Other movies" button, key grid_refresh)
+            selector = "[class*='st-key-grid_']:has([data-testid='stButtonGroup'])"
+            page.locator(selector + " button").first.wait_for(state="visible")
+            n = page.locator(selector).count()
+            top = page.locator(selector).first.locator("button").last.inner_text().strip()
+            app_ms, bare_ms, app_miss, bare_miss = [], [], 0, 0
+            for i in range(clicks + 1):  # the first click of each is reported apart
+                t, m = _clicks(page, selector, [{"index": i % n, "label": top}], wait_s)
+                app_ms += t
+                app_miss += m
+                label = ["5", "1"][i % 2]  # alternate: every click sets a new value
+                t, m = _clicks(bare_page, ".st-key-bare", [{"index": 0, "label": label}], wait_s)
+                bare_ms += t
+                bare_miss += m
+            return {
+                "app": {
+                    **opened,
+                    "first_click_ms": round(app_ms[0], 1) if app_ms else None,
+                    "click_to_picks": _summary(app_ms[1:]),
+                    "misses": app_miss,
+                    "grid_movies": n,
+                },
+                "bare": {"click_to_change": _summary(bare_ms[1:]), "misses": bare_miss},
+            }
         finally:
-            stop_server(proc)
+            if app_proc is not None:
+                stop_server(app_proc)
+            stop_server(bare_proc)
 
 
 def main(argv=None) -> int:
@@ -194,10 +208,10 @@ def main(argv=None) -> int:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            bare = measure_bare(browser, args.clicks, args.wait)
-            app = measure_app(browser, root, args.clicks, args.opens, args.wait)
+            got = measure(browser, root, args.clicks, args.opens, args.wait)
         finally:
             browser.close()
+    app, bare = got["app"], got["bare"]
     a, b = app["click_to_picks"]["p50_ms"], bare["click_to_change"]["p50_ms"]
     result = {
         "artifacts": str(root),
