@@ -41,7 +41,7 @@ from _server import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: 
 
 # The reference: one widget of the same kind as the app's rating control, one rerun per click,
 # one line of text that changes with every click.
-BARE_APP = '''
+BARE_APP = """
 import streamlit as st
 
 st.session_state.setdefault("clicks", 0)
@@ -60,7 +60,7 @@ st.segmented_control(
 )
 with st.container(key="pick_list"):
     st.markdown(f"clicks: {st.session_state['clicks']}")
-'''
+"""
 
 # In the page: watch the text of `.st-key-pick_list`; click `button` and resolve with the time
 # from just before the click to the first mutation after which the text differs.

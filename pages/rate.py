@@ -51,7 +51,7 @@ def picks(summary) -> None:
     writes the link, and the summary line at the top of the page (``summary``, a slot of the
     full run). The sidebar's profile summary is a fragment of its own, re-run with this one."""
     rec = rating.current_picks(ctx)
-    with summary.container():
+    with summary:
         rating.top_picks_summary(rec)
     st.subheader("Your picks")
     rating.filters(ctx)
@@ -61,7 +61,7 @@ def picks(summary) -> None:
 
 
 rating.sticky_summary_style()
-summary = st.empty()
+summary = st.container(key="top_picks")  # sticky: stays in view on a phone
 left, right = st.columns([1.5, 1], gap="medium")
 with left:
     rating_tabs()

@@ -371,13 +371,13 @@ def top_picks_line(rec: recsys.Recommendations, n: int = 3) -> str:
     return f"{head}: **1. {titles[0]}**{rest}"
 
 
-# The summary line stays at the top of the window while the page scrolls (position: sticky
-# within the landing page's fragment): on a phone the pick list sits far below the rating
+# The summary line stays at the top of the window while the page scrolls (position: sticky on
+# the wrapper of its container, whose parent is the page's main block): on a phone the pick list sits far below the rating
 # controls, and this line is the feedback a visitor sees right after a rating. Static CSS, no
 # dataset text in it.
 _STICKY_CSS = """<style>
-.st-key-top_picks {position: sticky; top: 3.75rem; z-index: 99; padding: 0.25rem 0;
-  background: var(--background-color, #fff); background-color: rgb(255 255 255 / 0.96);}
+[data-testid="stLayoutWrapper"]:has(> .st-key-top_picks) {position: sticky; top: 3.75rem;
+  z-index: 99; background-color: rgb(255 255 255 / 0.96);}
 </style>"""
 
 
@@ -387,11 +387,11 @@ def sticky_summary_style() -> None:
 
 
 def top_picks_summary(rec: recsys.Recommendations) -> None:
-    """One line with the first picks that stays in view (sticky) as the page scrolls, and a toast
+    """One line with the first picks (drawn into the page's ``st.container(key="top_picks")``,
+    which stays in view as the page scrolls: :func:`sticky_summary_style`), and a toast
     naming the first pick right after a rating changed it. The line is always drawn, so the
     widgets below it (the rating tabs) keep their state when the first rating arrives."""
-    with st.container(key="top_picks"):
-        st.markdown(top_picks_line(rec))
+    st.markdown(top_picks_line(rec))
     df = rec.picks
     if st.session_state.pop(CHANGED, False) and len(df):
         st.toast(f"Top pick now: **{escape_markdown(df['title'].iat[0])}**", icon=":material/star:")
