@@ -39,8 +39,8 @@ from .widgets import links_markdown, rating_widget, title_of
 # picks, not the tabs it came from (its own control already shows the new value); a group, an
 # edit or a removal in "Your ratings" re-runs all three, since the tabs show the same movies.
 TABS, RATED, PICKS = "rate_tabs", "your_ratings", "picks"
-AFTER_RATING = (RATED, PICKS, PROFILE)
-AFTER_MANY = (TABS, RATED, PICKS, PROFILE)
+AFTER_RATING = (PICKS, RATED, PROFILE)
+AFTER_MANY = (PICKS, TABS, RATED, PROFILE)
 
 GRID_SIZE = 15  # five rows of three: columns wide enough for whole words at 1400 px
 # Below this many ratings the most popular movies are about as good as any model's picks (the
