@@ -22,7 +22,10 @@ from .visitor import judgements, ratings, rerun_fragments, set_judgement, settin
 
 TOP_N = 10  # precision@10
 WOULD_WATCH, NOT_FOR_ME = "would watch", "not for me"
-_LABELS = {WOULD_WATCH: ":material/thumb_up: would watch", NOT_FOR_ME: ":material/thumb_down:"}
+_LABELS = {
+    WOULD_WATCH: ":material/thumb_up: would watch",
+    NOT_FOR_ME: ":material/thumb_down: not for me",
+}
 
 
 @dataclass(frozen=True)
