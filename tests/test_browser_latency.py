@@ -76,9 +76,11 @@ def test_phone_one_click_rates_and_the_first_pick_is_in_view(server_url):
             assert "r=" in page.url
             # The new first pick is in the window, at the top, while the page is scrolled to the
             # movie just rated.
-            assert page.evaluate("window.scrollY") > 0 or page.evaluate(
-                "document.querySelector('[data-testid=stMain]')?.scrollTop ?? 0"
-            ) > 0
+            assert (
+                page.evaluate("window.scrollY") > 0
+                or page.evaluate("document.querySelector('[data-testid=stMain]')?.scrollTop ?? 0")
+                > 0
+            )
             box = summary.bounding_box()
             assert box is not None
             assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"], box
