@@ -38,12 +38,14 @@ def start_server(
     log_path: Path | None,
     startup_timeout: float = 60.0,
     poll: float = 0.25,
+    script: Path | None = None,
 ) -> tuple[subprocess.Popen, str]:
     """Start the app on a free loopback port and wait for its health check.
 
     ``artifacts_root`` sets RECSYS_ARTIFACTS (None: the environment's, else artifacts/);
     output goes to ``log_path`` (None: discarded); the health check is polled every ``poll``
-    seconds (small when the start-up itself is being timed). Returns (process, base URL); raises
+    seconds (small when the start-up itself is being timed); ``script`` runs another Streamlit
+    script instead of app.py (a reference app in a benchmark). Returns (process, base URL); raises
     RuntimeError with the log's tail if the server exits or does not answer in time.
     """
     port = free_port()
@@ -51,7 +53,7 @@ def start_server(
     if artifacts_root is not None:
         env["RECSYS_ARTIFACTS"] = str(artifacts_root)
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        sys.executable, "-m", "streamlit", "run", str(script or ROOT / "app.py"),
         "--server.port", str(port),
         "--server.address", "127.0.0.1",
         "--server.headless", "true",

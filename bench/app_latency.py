@@ -16,7 +16,7 @@ Measures, on the default artifact of the root:
     - ``apptest_rating_to_picks_ms``: AppTest, one rating changed on the landing page, time of
       ``at.run()`` (widget callback, fold-in, picks, the whole page rendered to protobuf).
     - ``recommend_ms``: ``model.recommend`` alone for 3, 10 and 50 ratings (k=10, explained).
-    - ``browser_rating_to_picks_ms``: key press on a star slider until the page shows the new
+    - ``browser_rating_to_picks_ms``: click on a rating button until the page shows the new
       rating count, which is drawn in the same run as the picks (client round trip and browser
       rendering included; only with Chromium).
 (c) page switches, server side
@@ -92,17 +92,17 @@ def rating_to_picks(env_root: Path, repeats: int) -> dict:
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception, at.exception
-    sliders = [s for s in at.select_slider if s.key.startswith("grid_")]
+    sliders = [s for s in at.segmented_control if s.key.startswith("grid_")]
     if len(sliders) < 3:
         raise SystemExit("the landing page shows fewer than 3 movies to rate")
     keys = [s.key for s in sliders]
     values = [5.0, 4.0, 3.0, 4.5]
     times = []
-    at.select_slider(key=keys[0]).set_value(5.0)
+    at.segmented_control(key=keys[0]).set_value(5.0)
     at.run()  # warm: first fold-in computes the Gramian
     for i in range(repeats):
         key = keys[i % min(len(keys), 6)]
-        at.select_slider(key=key).set_value(values[i % len(values)])
+        at.segmented_control(key=key).set_value(values[i % len(values)])
         start = time.perf_counter()
         at.run()
         times.append((time.perf_counter() - start) * 1000)
@@ -182,14 +182,15 @@ def _server(env: dict, page, repeats: int) -> dict:
         )
         out["server_first_render_s"] = round(time.perf_counter() - start, 3)
         page.get_by_role("tab", name="Well-known movies").click()
-        sliders = page.locator("[class*='st-key-grid_'] input[type='range']")
-        sliders.first.wait_for(state="attached")
+        # the grid's rating controls (one button per value; the last is the top of the scale)
+        cards = page.locator("[class*='st-key-grid_']:has([data-testid='stButtonGroup'])")
+        cards.first.wait_for(state="attached")
         times = []
-        for i in range(min(repeats, sliders.count())):
-            slider = sliders.nth(i)
-            slider.focus()
+        for i in range(min(repeats, cards.count())):
+            top = cards.nth(i).locator("button").last
+            top.scroll_into_view_if_needed()
             t = time.perf_counter()
-            slider.press("End")  # 5 stars: a new rating, so the count below must change
+            top.click()  # 5 stars: a new rating, so the count below must change
             page.wait_for_function(  # polled every frame (expect() backs off to 1 s)
                 "n => document.body.innerText.includes(`Your ratings (${n})`)",
                 arg=i + 1,

@@ -220,11 +220,15 @@ def expected_titles(model, ratings, **kw) -> list[str]:
 
 
 def grid_ids(at: AppTest) -> list[int]:
-    return [int(s.key.split("_")[1]) for s in at.select_slider if s.key.startswith("grid_")]
+    return [int(s.key.split("_")[1]) for s in at.segmented_control if s.key.startswith("grid_")]
 
 
 def rate(at: AppTest, prefix: str, movie_id: int, value) -> AppTest:
-    at.select_slider(key=f"{prefix}_{movie_id}").set_value(value)
+    """Rate one movie, then read the whole page: on the landing page a rating re-runs only the
+    fragments it changes, and AppTest's tree then holds only what those drew."""
+    at.segmented_control(key=f"{prefix}_{movie_id}").set_value(value)
+    at.run()
+    assert not at.exception, at.exception
     return at.run()
 
 
@@ -261,7 +265,7 @@ def test_rating_three_movies_changes_picks_and_excludes_them(app, model):
     assert not any("Popular picks" in i.value for i in app.info)
     # Each rated movie is listed, editable and removable; the URL holds the profile.
     for m in rated:
-        assert app.select_slider(key=f"rated_{m}").value == app.session_state["ratings"][m]
+        assert app.segmented_control(key=f"rated_{m}").value == app.session_state["ratings"][m]
         assert app.button(key=f"remove_{m}")
     assert app.query_params["r"] == ",".join(f"{m}:{v:g}" for m, v in zip(rated, (5, 4.5, 4)))
     assert any("because you liked" in md.value for md in app.markdown)
@@ -274,12 +278,12 @@ def test_editing_and_removing_ratings_update_picks(app, model):
         rate(app, "grid", m, 5.0)
     rate(app, "rated", ids[0], 1.0)  # edit in "Your ratings"
     assert app.session_state["ratings"][ids[0]] == 1.0
-    assert app.select_slider(key=f"grid_{ids[0]}").value == 1.0  # the grid agrees
+    assert app.segmented_control(key=f"grid_{ids[0]}").value == 1.0  # the grid agrees
     app.button(key=f"remove_{ids[1]}").click().run()
     remaining = {ids[0]: 1.0, ids[2]: 5.0}
     assert app.session_state["ratings"] == remaining
     assert pick_titles(app) == expected_titles(model, remaining)
-    rate(app, "rated", ids[2], "—")  # sliding back to "—" removes too
+    rate(app, "rated", ids[2], None)  # clicking the chosen value again clears it
     assert app.session_state["ratings"] == {ids[0]: 1.0}
     # Only a low rating: the picks fall back to popular ones, with a note.
     assert any("Popular picks for now" in i.value for i in app.info)
@@ -305,12 +309,12 @@ def test_onboarding_group_rates_in_one_click(app, model):
 def test_title_search(app, model):
     app.text_input(key="search_q").input("the matrix").run()
     matrix = int(model.items["movieId"].iat[0])
-    assert app.select_slider(key=f"search_{matrix}")
+    assert app.segmented_control(key=f"search_{matrix}")
     rate(app, "search", matrix, 5.0)
     assert app.session_state["ratings"] == {matrix: 5.0}
     app.text_input(key="search_q").input("AMELIE").run()
     amelie = int(model.items["movieId"].iat[1])
-    assert app.select_slider(key=f"search_{amelie}")
+    assert app.segmented_control(key=f"search_{amelie}")
     app.text_input(key="search_q").input("(.*").run()  # plain text, not a pattern
     assert not app.exception
 
@@ -387,7 +391,7 @@ def test_titles_are_escaped_never_html(app, model):
     for m in tricky:
         app.session_state["ratings"][m] = 5.0
     app.run()
-    values = [s.label for s in app.select_slider if s.key.startswith("rated_")]
+    values = [s.label for s in app.segmented_control if s.key.startswith("rated_")]
     assert "\\*batteries not included (1987)" in values
     assert any("\\<b\\>Bold\\</b\\>" in v for v in values)
     assert any("\\[REC\\]" in v for v in values)

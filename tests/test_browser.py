@@ -84,12 +84,10 @@ def test_rate_three_movies_see_picks_visit_every_page(server, browser):
     expect(page.get_by_text("Popular picks for now")).to_be_visible()
 
     page.get_by_role("tab", name="Well-known movies").click()
-    sliders = page.locator("[class*='st-key-grid_'] input[type='range']")
-    expect(sliders.first).to_be_visible()
+    cards = page.locator("[class*='st-key-grid_']:has([data-testid='stButtonGroup'])")
+    expect(cards.first).to_be_visible()
     for n in range(1, 4):
-        slider = sliders.nth(n - 1)
-        slider.focus()
-        slider.press("End")  # the top of the scale: 5 stars
+        cards.nth(n - 1).locator("button").last.click()  # the top of the scale: 5 stars
         expect(page.get_by_text(f"Your ratings ({n})")).to_be_visible()
     expect(page.get_by_text("Popular picks for now")).to_have_count(0)
     expect(page.get_by_text("because you liked").first).to_be_visible()

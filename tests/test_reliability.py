@@ -519,7 +519,7 @@ def test_app_with_hostile_link_and_search(monkeypatch, tmp_path):
         no_raw_html(at)
         for md in at.markdown:
             assert "<script" not in md.value and "<img" not in md.value, md.value
-        labels = [s.label for s in at.select_slider if s.key.startswith("search_")]
+        labels = [s.label for s in at.segmented_control if s.key.startswith("search_")]
         assert all("<b>" not in label for label in labels)
         if query in ("script", "bold"):  # the fixture title with HTML in it is found, escaped
             assert any("\\<script\\>" in label for label in labels), labels

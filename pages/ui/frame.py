@@ -12,7 +12,7 @@ import streamlit as st
 
 from .artifacts import ARTIFACTS_ENV, Ctx, build_context, default_name
 from .text import escape_markdown
-from .visitor import ratings, read_url_once, share_link, sync_url
+from .visitor import profile_summary, read_url_once, sync_url
 
 APP_TITLE = "Seeing recommendation embeddings"
 # Set by run_app when it has drawn the frame around the page it is about to run.
@@ -121,15 +121,7 @@ def sidebar(ctx: Ctx) -> None:
             help="Every trained artifact found in the artifacts directory. Your ratings are kept "
             "when you switch.",
         )
-        n = len(ratings())
-        st.caption(
-            f"{n} rating{'s' if n != 1 else ''} in your profile. They live only in this browser "
-            "session and in the link below."
-        )
-        link = share_link(ctx)
-        if n and link:
-            st.code(link, language=None, wrap_lines=True)
-            st.caption("Share this link to reproduce the same picks.")
+        profile_summary(ctx)
         st.divider()
         st.caption(
             "Data: [MovieLens](https://grouplens.org/datasets/movielens/) by GroupLens "

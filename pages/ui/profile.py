@@ -18,6 +18,8 @@ __all__ = [
     "MAX_URL_CHARS",
     "encode_profile",
     "decode_profile",
+    "encode_judgements",
+    "decode_judgements",
 ]
 
 
@@ -159,5 +161,92 @@ def decode_profile(
     if over:
         warnings.append(
             f"The link held more than {max_items} ratings; only the first {max_items} were read."
+        )
+    return out, warnings
+
+
+# -- judgements of picks ("would watch" / "not for me") ------------------------------------------
+
+JUDGED_YES, JUDGED_NO = "1", "0"  # how a judgement is written in the link
+
+
+def encode_judgements(judged: Mapping[int, bool]) -> str:
+    """``{1: True, 260: False}`` -> ``"1:1,260:0"`` (1 = would watch, 0 = not for me; insertion
+    order kept): the link's ``j`` parameter, apart from the ratings' ``r``."""
+    return ",".join(f"{int(m)}:{JUDGED_YES if v else JUDGED_NO}" for m, v in judged.items())
+
+
+def decode_judgements(
+    text: str | None,
+    known_ids: Iterable[int] | None = None,
+    max_items: int = MAX_URL_RATINGS,
+    max_chars: int = MAX_URL_CHARS,
+) -> tuple[dict[int, bool], list[str]]:
+    """Parse ``"id:1,id:0"`` from a link into ``({movieId: would_watch}, warnings)``.
+
+    Validated like :func:`decode_profile`: kept are positive integer ids with the value ``1``
+    (would watch) or ``0`` (not for me); dropped, each kind with one plain-text warning, are
+    malformed parts, ids not in ``known_ids`` (when given), repeated ids (the last one wins) and
+    anything over the caps. Never raises on any input string.
+    """
+    warnings: list[str] = []
+    if not text:
+        return {}, warnings
+    text = str(text)
+    if len(text) > max_chars:
+        cut = text[:max_chars]
+        text = cut[: cut.rfind(",")] if "," in cut else ""
+        warnings.append(
+            f"The link's judgements of picks were longer than {max_chars} characters; only the "
+            "first part was read."
+        )
+    known = None if known_ids is None else {int(m) for m in known_ids}
+    out: dict[int, bool] = {}
+    malformed, unknown, repeated, over = [], [], [], 0
+    for raw in text.split(","):
+        part = raw.strip()
+        if not part:
+            continue
+        id_s, sep, v_s = part.partition(":")
+        id_s, v_s = id_s.strip(), v_s.strip()
+        if (
+            not sep
+            or not (id_s.isascii() and id_s.isdigit())
+            or len(id_s) > 12
+            or int(id_s) <= 0
+            or v_s not in (JUDGED_YES, JUDGED_NO)
+        ):
+            malformed.append(part)
+            continue
+        movie_id = int(id_s)
+        if known is not None and movie_id not in known:
+            unknown.append(movie_id)
+            continue
+        if movie_id in out:
+            repeated.append(movie_id)
+            del out[movie_id]
+        elif len(out) >= max_items:
+            over += 1
+            continue
+        out[movie_id] = v_s == JUDGED_YES
+    if malformed:
+        warnings.append(
+            f"Ignored {len(malformed)} malformed judgement(s) of picks in the link "
+            f"({_sample(malformed)}); each must look like movieId:1 (would watch) or "
+            "movieId:0 (not for me)."
+        )
+    if unknown:
+        warnings.append(
+            f"Ignored {len(unknown)} judged movie id(s) this model does not know "
+            f"({_sample([str(u) for u in unknown])})."
+        )
+    if repeated:
+        warnings.append(
+            f"{len(repeated)} judged movie id(s) appeared more than once; the last judgement was "
+            f"kept ({_sample([str(u) for u in repeated])})."
+        )
+    if over:
+        warnings.append(
+            f"The link held more than {max_items} judgements; only the first {max_items} were read."
         )
     return out, warnings

@@ -21,10 +21,12 @@ import recsys
 
 from .artifacts import Ctx, default_name
 from .lists import recommend_with_knob
-from .profile import decode_profile, encode_profile
+from .profile import decode_judgements, decode_profile, encode_judgements, encode_profile
 
 RATINGS = "ratings"  # session key: {movieId: rating}, insertion order = order rated
 CHANGED = "_ratings_changed"  # session key: set by a rating callback, popped by the pick list
+JUDGED = "judged"  # session key: {movieId: True (would watch) / False (not for me)}
+PROFILE = "profile"  # fragment key of the sidebar's profile summary (:func:`profile_summary`)
 
 
 # -- ratings ------------------------------------------------------------------------------------
@@ -47,18 +49,51 @@ def set_rating(movie_id: int, value: float | None) -> None:
     st.session_state[CHANGED] = True
 
 
-def rate_many(movie_ids, value: float) -> None:
+def rate_many(movie_ids, value: float, rerun: tuple[str, ...] = ()) -> None:
     """Callback: rate several movies at once (an onboarding group); movies the visitor already
     rated keep their rating."""
     r = ratings()
     for m in movie_ids:
         if int(m) not in r:
             set_rating(m, value)
+    rerun_fragments(rerun)
 
 
-def clear_ratings() -> None:
+def remove_rating(movie_id: int, rerun: tuple[str, ...] = ()) -> None:
+    """Callback: un-rate one movie."""
+    set_rating(movie_id, None)
+    rerun_fragments(rerun)
+
+
+def clear_ratings(rerun: tuple[str, ...] = ()) -> None:
+    """Callback: forget every rating."""
     st.session_state[RATINGS] = {}
     st.session_state[CHANGED] = True
+    rerun_fragments(rerun)
+
+
+def rerun_fragments(keys: tuple[str, ...]) -> None:
+    """From a widget callback: re-run only the fragments named ``keys`` (``st.fragment(key=)``
+    on the landing page) instead of the interaction's default. () leaves the default."""
+    if keys:
+        st.rerun(list(keys))
+
+
+def judgements() -> dict[int, bool]:
+    """This visitor's judgements of picks ({movieId: would watch}), in the order given."""
+    if JUDGED not in st.session_state:
+        st.session_state[JUDGED] = {}
+    return st.session_state[JUDGED]
+
+
+def set_judgement(movie_id: int, value: bool | None) -> None:
+    """Judge one pick "would watch" (True) or "not for me" (False); None forgets the judgement.
+    Judgements never change the ratings or the picks."""
+    j = judgements()
+    if value is None:
+        j.pop(int(movie_id), None)
+    else:
+        j[int(movie_id)] = bool(value)
 
 
 # -- settings -----------------------------------------------------------------------------------
@@ -171,6 +206,11 @@ def read_url_once(ctx: Ctx) -> None:
         warnings.extend(problems)
         if found:
             ratings().update(found)
+    raw_j = st.query_params.get("j")
+    if raw_j and ctx.model is not None:
+        found_j, problems = decode_judgements(raw_j, known_ids=ctx.derived().ids)
+        warnings.extend(problems)
+        judgements().update(found_j)
     st.session_state["_url_warnings"] = warnings
 
 
@@ -180,16 +220,20 @@ def share_query(ctx: Ctx) -> dict[str, str]:
     r = ratings()
     if r:
         out["r"] = encode_profile(r)
+    j = judgements()
+    if j:
+        out["j"] = encode_judgements(j)
     default = default_name(str(ctx.root))
-    if ctx.name and (r or ctx.name != default):
+    if ctx.name and (r or j or ctx.name != default):
         out["model"] = ctx.name
     return out
 
 
 def sync_url(ctx: Ctx) -> None:
-    """Write the ratings and model into the address bar (only what changed)."""
+    """Write the ratings, judgements and model into the address bar (only what changed). Also
+    called at the end of the landing page's fragment, whose reruns skip the frame."""
     wanted = share_query(ctx)
-    for key in ("r", "model"):
+    for key in ("r", "j", "model"):
         if key in wanted:
             if st.query_params.get_all(key) != [wanted[key]]:  # also when repeated
                 st.query_params[key] = wanted[key]
@@ -209,3 +253,22 @@ def share_link(ctx: Ctx) -> str:
         parts = urllib.parse.urlsplit(url)
         base = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
     return f"{base}?{query}" if query else (base or "")
+
+
+@st.fragment(key=PROFILE)
+def profile_summary(ctx: Ctx) -> None:
+    """The sidebar's profile summary: how many ratings, and the share link.
+
+    A fragment of its own (key :data:`PROFILE`), drawn by the frame on every page: the landing
+    page's rating callbacks re-run it with the picks (:func:`rerun_fragments`), since a fragment
+    rerun skips the frame that drew it.
+    """
+    n = len(ratings())
+    st.caption(
+        f"{n} rating{'s' if n != 1 else ''} in your profile. They live only in this browser "
+        "session and in the link below."
+    )
+    link = share_link(ctx)
+    if n and link:
+        st.code(link, language=None, wrap_lines=True)
+        st.caption("Share this link to reproduce the same picks.")

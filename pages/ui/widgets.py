@@ -7,47 +7,65 @@ import streamlit as st
 
 import recsys
 
-from .profile import format_rating, scale_values
+from .profile import scale_values
 from .text import imdb_url, tmdb_url
-from .visitor import ratings, set_rating
+from .visitor import ratings, rerun_fragments, set_rating
 
-NOT_RATED = "—"  # the rating widget's first option
+NOT_RATED = "—"  # how "not rated" reads in text
 
 
-def _on_rating_widget(key: str, movie_id: int) -> None:
+def _on_rating_widget(key: str, movie_id: int, rerun: tuple[str, ...]) -> None:
     value = st.session_state.get(key)
     set_rating(movie_id, None if value in (None, NOT_RATED) else float(value))
+    rerun_fragments(rerun)
 
 
-def _format_option(value) -> str:
-    return NOT_RATED if value == NOT_RATED else format_rating(value)
+def short_rating(value: float) -> str:
+    """A rating as a compact button label: ``4.5`` -> ``"4½"``, ``0.5`` -> ``"½"``, ``3`` ->
+    ``"3"`` (other fractions as decimals), so ten half-star values fit one row."""
+    whole, frac = divmod(round(float(value), 6), 1.0)
+    if frac == 0:
+        return f"{int(whole)}"
+    if abs(frac - 0.5) < 1e-6:
+        return f"{int(whole) or ''}½"
+    return f"{float(value):g}"
 
 
 def rating_widget(
-    movie_id: int, prefix: str, label: str, scale, label_visibility: str = "visible"
+    movie_id: int,
+    prefix: str,
+    label: str,
+    scale,
+    label_visibility: str = "visible",
+    rerun: tuple[str, ...] = (),
 ) -> None:
-    """A rating for one movie: ``st.select_slider`` over exactly the dataset's scale.
+    """A rating for one movie: one ``st.segmented_control`` button per value of the dataset's
+    scale (½ 1 1½ … 5 on MovieLens), which sends on click (a slider sends on release, about a
+    third of a second later). Clicking the chosen value again clears the rating.
 
-    Options are "—" (not rated) then every value from low to high by step (0.5..5 by 0.5 on
-    MovieLens); the chosen value is stored as-is, so no mapping is involved. The widget is
-    synced from the ratings dict before it is drawn, so the same movie shown in two places (the
-    grid and "Your ratings") always agrees. ``label`` must already be Markdown-safe.
+    The chosen value is stored as-is, so no mapping is involved. The widget is synced from the
+    ratings dict before it is drawn, so the same movie shown in two places (the grid and "Your
+    ratings") always agrees. ``label`` must already be Markdown-safe. ``rerun``: keys of the
+    fragments a rating re-runs (:func:`pages.ui.visitor.rerun_fragments`; () = Streamlit's
+    default, the enclosing fragment or the whole page).
     """
     values = scale_values(scale)
     key = f"{prefix}_{movie_id}"
-    current = ratings().get(int(movie_id), NOT_RATED)
-    if current != NOT_RATED and current not in values:  # e.g. a model with another scale
+    current = ratings().get(int(movie_id))
+    if current is not None and current not in values:  # e.g. a model with another scale
         current = min(values, key=lambda v: abs(v - current))
     if st.session_state.get(key, "unset") != current:
         st.session_state[key] = current
-    st.select_slider(
+    st.segmented_control(
         label,
-        options=[NOT_RATED, *values],
-        format_func=_format_option,
+        options=values,
+        format_func=short_rating,
+        selection_mode="single",
         key=key,
         on_change=_on_rating_widget,
-        args=(key, int(movie_id)),
+        args=(key, int(movie_id), tuple(rerun)),
         label_visibility=label_visibility,
+        width="stretch",
     )
 
 
