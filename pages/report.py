@@ -71,7 +71,7 @@ if comparison.empty:
     )
 else:
     st.caption(
-        "Grey bars are baselines without learned embeddings: **pop** (most-rated movies for "
+        "On the grey band, the baselines without learned embeddings: **pop** (most-rated movies for "
         "everyone), **itemknn** (item-item cosine over co-ratings), **ease** (a closed-form linear "
         "item-item model). An embedding model is only worth its complexity above them."
     )

@@ -269,8 +269,8 @@ def draw(ctx: Ctx, m: recsys.Artifact, name: str, c: MapControls, height: int) -
         st.markdown(
             f"**{shared} of its {len(full)} nearest neighbours in the full space are among its "
             f"{len(full)} nearest on this map** ({VIEWS.get(view, view)}). Colours: cosine "
-            "similarity to the selected movie in the full embedding space (red: same direction, "
-            "blue: opposite); clear the selection to colour by "
+            "similarity to the selected movie in the full embedding space (yellow: same "
+            "direction; dark purple: unrelated or opposite); clear the selection to colour by "
             f"{escape_markdown(c.colour)} again."
         )
     if steps:

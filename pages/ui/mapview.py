@@ -237,8 +237,7 @@ def base_figure(
     placed movies are drawn smaller and fainter, and say so on hover. Every point carries its
     movieId in ``customdata``. Clicks select a point (Streamlit starts a chart with point
     selections in pan mode); lasso and box are in the toolbar. ``colour_by="similarity"`` colours
-    by ``values`` (n,) (e.g. :func:`cosine_to`) on a diverging scale centred on 0, named
-    ``values_label``. Returns a ``go.Figure``.
+    by ``values`` (n,) (e.g. :func:`cosine_to`) on a sequential scale, named ``values_label``. Returns a ``go.Figure``.
     """
     import plotly.graph_objects as go
 
@@ -300,7 +299,8 @@ def base_figure(
             label, scale = "mean rating", "RdYlBu"
         elif colour_by == "similarity" and values is not None:
             values = np.asarray(values, np.float64)
-            label, scale = values_label, "RdBu_r"
+            # Sequential, no white: on a white page a diverging scale hides the many values near 0.
+            label, scale = values_label, "Viridis"
         else:
             raise ValueError(f"unknown colour mode {colour_by!r}; choose from {COLOUR_MODES}")
         known = np.isfinite(values)
@@ -317,7 +317,6 @@ def base_figure(
                 marker={
                     "color": values[codes],
                     "colorscale": scale,
-                    **({"cmid": 0.0} if colour_by == "similarity" else {}),
                     # Above the plot on the right, horizontal: never under the legend (below the
                     # plot) and as wide on a phone as on a desktop.
                     "colorbar": {

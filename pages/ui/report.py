@@ -223,7 +223,7 @@ def redact_paths(text: str, known: Mapping[str, str] | None = None) -> str:
 
 # -- figures (Plotly) --------------------------------------------------------------------------
 
-_BASE_COLOUR, _MODEL_COLOUR = "#9e9e9e", "#1f77b4"
+_BASE_COLOUR = "#9e9e9e"
 _PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
     "#bcbd22", "#393b79", "#637939", "#843c39",
@@ -240,27 +240,39 @@ def _layout(fig, height: int, **kw) -> None:
 
 
 def comparison_figure(frame: pd.DataFrame, protocol: str):
-    """Grouped bars, one group per model (baselines grey, first), one bar per metric."""
+    """Grouped bars, one group per model (baselines first, on a grey band), one bar per metric."""
     import plotly.graph_objects as go
 
     part = frame[frame["protocol"] == protocol]
     models = list(
         dict.fromkeys(sorted(part["model"], key=lambda m: (m not in BASELINES, _base_rank(m), m)))
     )
+    labels = [f"{m} (baseline)" if m in BASELINES else m for m in models]
     fig = go.Figure()
     for i, metric in enumerate(dict.fromkeys(part["metric"])):
         sub = part[part["metric"] == metric].set_index("model")
         values = [float(sub["value"].get(m, float("nan"))) for m in models]
-        colours = [_BASE_COLOUR if m in BASELINES else _PALETTE[i] for m in models]
         fig.add_trace(
             go.Bar(
-                x=[f"{m} (baseline)" if m in BASELINES else m for m in models],
+                x=labels,
                 y=values,
                 name=metric,
-                marker={"color": colours, "pattern": {"shape": ["", "/"][i % 2]}},
+                marker={"color": _PALETTE[i % len(_PALETTE)]},
                 text=[f"{v:.3f}" for v in values],
                 textposition="outside",
             )
+        )
+    n_base = sum(m in BASELINES for m in models)
+    if n_base:
+        fig.add_vrect(
+            x0=-0.5,
+            x1=n_base - 0.5,
+            fillcolor=_BASE_COLOUR,
+            opacity=0.15,
+            line_width=0,
+            layer="below",
+            annotation_text="baselines",
+            annotation_position="top left",
         )
     _layout(fig, 360, barmode="group", title={"text": f"Protocol: {protocol}"})
     fig.update_yaxes(rangemode="tozero")
