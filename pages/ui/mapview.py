@@ -559,7 +559,7 @@ def norm_figure(
             marker={"size": 4, "color": "#bbbbbb", "opacity": 0.6},
         )
     )
-    colours = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e")
+    colours = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e")
     for i, (name, codes) in enumerate((lists or {}).items()):
         codes = np.asarray(list(codes), np.int64)
         fig.add_trace(
@@ -578,6 +578,6 @@ def norm_figure(
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         legend={"orientation": "h", "x": 0, "y": -0.2, "yanchor": "top"},
     )
-    fig.update_xaxes(type="log", title="number of ratings (log scale)")
+    fig.update_xaxes(type="log", dtick=1, title="number of ratings (log scale)")
     fig.update_yaxes(title="vector length ‖q‖")
     return fig

@@ -222,15 +222,16 @@ def dot_vs_cosine(m: recsys.Artifact, movie_id: int, k: int) -> None:
     if m.item_embeddings is None or m.code(movie_id) is None:
         return
     norms, rho = norm_popularity(m.item_embeddings, m.items["n_ratings"].to_numpy())
+    # Cosine first, dot product drawn on top of it (where both lists hold a movie).
     lists = {
-        f"{k} nearest by dot product": codes_of(m, m.similar(movie_id, k, metric="dot")["movieId"]),
         f"{k} nearest by cosine": codes_of(m, m.similar(movie_id, k)["movieId"]),
+        f"{k} nearest by dot product": codes_of(m, m.similar(movie_id, k, metric="dot")["movieId"]),
     }
     st.markdown("**Why dot products favour popular movies**")
     st.plotly_chart(norm_figure(m.items, norms, lists), key="norm_scatter")
     counts = m.items["n_ratings"].to_numpy()
     med = {name: float(np.median(counts[codes])) for name, codes in lists.items()}
-    dot_med, cos_med = med.values()
+    cos_med, dot_med = med.values()
     st.caption(
         f"Each grey dot is a movie: its vector length against how many people rated it. "
         f"Length rises with the number of ratings here (Spearman ρ = {rho:.2f}), and a dot "
