@@ -84,8 +84,8 @@ def shoot(browser, url: str, phone: bool) -> None:
     if not phone:
         page.goto(f"{url}/similar")
         page.get_by_role("heading", name="Similar movies").wait_for()
-        page.get_by_label("Find a movie").fill("toy story")  # a movie with a shorter vector
-        page.get_by_label("Find a movie").press("Enter")
+        page.locator(".st-key-sim_q input").fill("toy story")  # a movie with a shorter vector
+        page.locator(".st-key-sim_q input").press("Enter")
         time.sleep(2)
         page.get_by_text("Dot product (direction × lengths)").click()
         page.get_by_text("Why dot products favour popular movies").wait_for()
