@@ -370,3 +370,12 @@ def test_report_prints_no_server_path(app, views_root, results_dir):
         assert secret not in text
     # The training command's data path, cut to its last part.
     assert any("--data …/ml" in str(c.value) for c in app.code)
+
+
+def test_region_labels_are_drawn_and_can_be_hidden(app):
+    app.switch_page(MAP).run()
+    labels = trace(map_fig(app), "Region labels")
+    assert labels["mode"] == "text" and len(labels["text"]) >= 1
+    pills = app.get("button_group")[0]
+    pills.set_value([x for x in pills.value if x != "Region labels"]).run()
+    assert not any(t.get("name") == "Region labels" for t in map_fig(app)["data"])

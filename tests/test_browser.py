@@ -356,7 +356,8 @@ _DOTS_JS = """([gd, data]) => {
     const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
     const out = [];
     for (const t of gd._fullData) {
-        if (["Your ratings", "Your picks", "You are here", "Your trail"].includes(t.name)) continue;
+        const layers = ["Your ratings", "Your picks", "You are here", "Your trail", "Region labels"];
+        if (layers.includes(t.name)) continue;
         if (t.name.startsWith("Search:") || t.name.startsWith("Neighbours of")) continue;
         if (t.name.startsWith("Selected:")) continue;
         for (let k = 0; k < t.x.length; k++) {

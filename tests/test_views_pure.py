@@ -176,3 +176,21 @@ def test_similar_by_dot_matches_numpy_bruteforce(tmp_path):
     assert dot_counts > cos_counts
     with pytest.raises(ConfigError, match="metric must be 'cosine' or 'dot'"):
         art.similar(movie_id, metric="euclid")
+
+
+def test_region_labels_name_the_over_represented_genre_on_a_real_dot():
+    """Two far-apart blobs: one of horror films, one of comedies (a few dramas in each). Each
+    region is labelled by its own genre; drama (everywhere) labels nothing."""
+    from pages.ui.mapview import region_labels
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(60, 2)) * 0.3
+    b = rng.normal(size=(60, 2)) * 0.3 + 20
+    xy = np.vstack([a, b])
+    genres = [["Horror"] if i % 6 else ["Drama"] for i in range(60)]
+    genres += [["Comedy"] if i % 6 else ["Drama"] for i in range(60)]
+    labels = region_labels(xy, genres, k=2, seed=0)
+    by_side = {("left" if x < 10 else "right"): text for x, _, text in labels}
+    assert by_side == {"left": "Horror", "right": "Comedy"}
+    for x, y, _ in labels:
+        assert np.isclose(np.linalg.norm(xy - [x, y], axis=1).min(), 0.0)

@@ -19,9 +19,11 @@ from .artifacts import Ctx, MapData, base_map, context, files_stamp, load_model,
 from .mapview import (
     COLOUR_MODES,
     add_highlights,
+    add_region_labels,
     base_figure,
     cosine_to,
     neighbour_overlap,
+    region_labels,
     selection_ids,
     spread_duplicates,
     summarize_selection,
@@ -33,7 +35,7 @@ from .visitor import pick_settings, picks, ratings, setting
 from .widgets import codes_of, links_markdown, rating_widget, title_of
 
 NONE = "(none)"
-LAYERS = ["Your ratings", "Your picks", "You are here", "Your trail"]
+LAYERS = ["Your ratings", "Your picks", "You are here", "Your trail", "Region labels"]
 VIEWS = {"umap": "UMAP", "pca": "PCA"}
 MAX_TRAIL = 50  # steps drawn (one fold-in each); a longer profile shows its last 50
 FOCUS = "map_focus"  # session key: {"ids": [movieId, ...], "kind": "movie" | "region"}
@@ -156,6 +158,13 @@ def view_base(path: str, stamp: str, view: str, colour: str, genre: str | None, 
     return base_figure(model.items, data.xy, colour, genre, data.hover, data.fitted, height)
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def view_regions(path: str, stamp: str, view: str) -> list[tuple[float, float, str]]:
+    """:func:`pages.ui.mapview.region_labels` of one artifact's ``view`` map (cached)."""
+    data = view_data(path, stamp, view)
+    return region_labels(data.xy, list(load_model(path, stamp).items["genres"]))
+
+
 def raw_coords(m: recsys.Artifact, view: str) -> np.ndarray:
     """The ``view`` map's positions (n, 2) as exported (before stacked dots are spread)."""
     return m.projection_pca if view == "pca" and m.projection_pca is not None else m.projection
@@ -243,6 +252,8 @@ def draw(ctx: Ctx, m: recsys.Artifact, name: str, c: MapControls, height: int) -
     search_codes = (
         ctx.derived().search.search(c.query, limit=1) if c.query else np.array([], np.int64)
     )
+    if "Region labels" in c.layers:
+        add_region_labels(fig, view_regions(path, stamp, view))
     hl, you = _highlights(ctx, m, c, search_codes, data.xy)
     steps = None
     rated = ratings()

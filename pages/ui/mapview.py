@@ -37,6 +37,8 @@ __all__ = [
     "neighbour_overlap",
     "norm_popularity",
     "norm_figure",
+    "region_labels",
+    "add_region_labels",
 ]
 
 
@@ -581,3 +583,89 @@ def norm_figure(
     fig.update_xaxes(type="log", dtick=1, title="number of ratings (log scale)")
     fig.update_yaxes(title="vector length ‖q‖")
     return fig
+
+
+def _kmeans(xy: np.ndarray, k: int, seed: int, iterations: int = 25) -> np.ndarray:
+    """Cluster labels (n,) of 2-D points by Lloyd's k-means with k-means++ seeding (seeded)."""
+    rng = np.random.default_rng(seed)
+    centres = [xy[rng.integers(len(xy))]]
+    for _ in range(1, k):
+        d2 = np.min([((xy - c) ** 2).sum(1) for c in centres], axis=0)
+        total = d2.sum()
+        centres.append(xy[rng.choice(len(xy), p=d2 / total)] if total > 0 else xy[0])
+    c = np.array(centres)
+    labels = np.zeros(len(xy), np.int64)
+    for _ in range(iterations):
+        labels = ((xy[:, None, :] - c[None, :, :]) ** 2).sum(-1).argmin(1)
+        new = np.array([xy[labels == j].mean(0) if (labels == j).any() else c[j] for j in range(k)])
+        if np.allclose(new, c):
+            break
+        c = new
+    return labels
+
+
+def region_labels(
+    xy: np.ndarray,
+    genres: Sequence[Sequence[str]],
+    k: int = 12,
+    seed: int = 0,
+    min_lift: float = 1.5,
+    min_share: float = 0.15,
+) -> list[tuple[float, float, str]]:
+    """Labels for regions of the map: (x, y, text) per region that has a distinctive genre.
+
+    The map's points ``xy`` (n, 2) are cut into ``k`` regions by k-means (seeded). In each, a
+    genre's lift is its share of the region's movies over its share of all movies; the label names
+    the (at most two) genres with lift >= ``min_lift`` held by at least ``min_share`` of the
+    region's movies, highest lift first (formats such as IMAX are skipped). It is placed at the
+    region's medoid (its movie closest to the others in total), so it sits on real dots."""
+    xy = np.asarray(xy, np.float64)
+    n = len(xy)
+    if n < 2 * k:
+        return []
+    labels = _kmeans(xy, k, seed)
+    catalogue = pd.Series([g for gs in genres for g in gs if g not in NOT_GENRES]).value_counts()
+    out = []
+    for j in range(k):
+        members = np.flatnonzero(labels == j)
+        if len(members) < 5:
+            continue
+        inside = pd.Series(
+            [g for i in members for g in genres[i] if g not in NOT_GENRES], dtype=object
+        ).value_counts()
+        scored = []
+        for g, count in inside.items():
+            share = count / len(members)
+            lift = share / (catalogue[g] / n)
+            if lift >= min_lift and share >= min_share:
+                scored.append((-lift, g))
+        if not scored:
+            continue
+        text = " · ".join(g for _, g in sorted(scored)[:2])
+        pts = xy[members]
+        if len(pts) > 400:  # the medoid of a sample: a region can hold thousands of movies
+            pts = pts[np.random.default_rng(seed).choice(len(pts), 400, replace=False)]
+        total = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1)).sum(1)
+        x, y = pts[int(np.argmin(total))]
+        out.append((float(x), float(y), text))
+    return out
+
+
+def add_region_labels(fig, labels: Sequence[tuple[float, float, str]]) -> None:
+    """Write :func:`region_labels` on ``fig`` (in place) as one text trace, not clickable."""
+    import plotly.graph_objects as go
+
+    if not labels:
+        return
+    fig.add_trace(
+        go.Scatter(
+            x=[x for x, _, _ in labels],
+            y=[y for _, y, _ in labels],
+            mode="text",
+            text=[f"<b>{html.escape(t)}</b>" for _, _, t in labels],
+            textfont={"size": 13, "color": "#222222"},
+            name="Region labels",
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
