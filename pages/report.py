@@ -102,6 +102,15 @@ else:
             else " (No popularity baseline in results/users.json.)"
         )
     )
+    missing = [
+        n
+        for n, m in manifests.items()
+        if not ((m.get("metrics") or {}).get("users") or {})
+        .get("metrics", {})
+        .get("by_profile_size")
+    ]
+    if missing:
+        st.caption(clean(f"No by-profile-size results for: {', '.join(missing)}."))
 
 # -- elicitation ------------------------------------------------------------------------------
 st.header("Which movies should a newcomer rate first?")
