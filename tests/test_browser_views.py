@@ -37,7 +37,7 @@ def test_report_fits_1400_and_a_map_click_shows_the_overlap(server, browser):  #
     # Nor does any block inside the page stick out of the main column.
     widest = page.evaluate(
         "() => Math.max(...[...document.querySelectorAll("
-        "'[data-testid=\"stMainBlockContainer\"] [data-testid=\"stVerticalBlock\"] > *')]"
+        '\'[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] > *\')]'
         ".map(e => e.getBoundingClientRect().right))"
     )
     assert widest <= room, (widest, room)
