@@ -19,8 +19,9 @@ ctx = page_context()
 st.title("The embedding map")
 st.write(
     "Each dot is a movie, placed so that movies with similar embeddings tend to sit together. "
-    "Hover for titles, **click a dot** for its nearest neighbours, **draw a lasso or a box** "
-    "(toolbar, top right of the chart) to list a region."
+    "Hover for titles, **click a dot** for its nearest neighbours and to colour every movie by "
+    "its similarity to it in the full space, **draw a lasso or a box** (toolbar, top right of "
+    "the chart) to list a region."
 )
 c = mapping.controls(ctx)
 if c.query and len(ctx.derived().search.search(c.query, limit=1)) == 0:

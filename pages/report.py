@@ -1,33 +1,181 @@
-"""Model report: every artifact's manifest (data, hyper-parameters, training), its evaluation
-tables with the protocol named, and pick quality against the number of ratings a visitor gives."""
+"""Model report for a class: every model against the baselines per protocol (from the
+evaluation files in results/), how many ratings a visitor must give (with the popularity line),
+how a newcomer's first ratings should be chosen, how faithful the maps are, the taste panel, and
+each artifact's manifest."""
 
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import streamlit as st
 
-from pages.ui.artifacts import default_name, load_named
+import recsys
+from pages.ui import report
+from pages.ui.artifacts import APP_DIR, default_name, files_stamp, load_model, load_named
 from pages.ui.frame import page_context
-from pages.ui.tables import metrics_table, profile_size_frame, protocol_label
-from pages.ui.teaching import explain_metrics
+from pages.ui.tables import metrics_table, protocol_label
+from pages.ui.teaching import explain_metrics, explain_report_views
 from pages.ui.text import escape_markdown
 from pages.ui.widgets import embedding_dim, how_this_works
 
 ctx = page_context()
 manifests = ctx.manifests
 default = default_name(str(ctx.root))
+# Server paths never reach the page: the artifacts root reads "artifacts", the app's folder ".".
+KNOWN_PATHS = {str(ctx.root): "artifacts", str(APP_DIR): "."}
+
+
+def clean(text) -> str:
+    """Escaped Markdown of ``text`` without server paths."""
+    return escape_markdown(report.redact_paths(str(text), KNOWN_PATHS))
+
+
+@st.cache_data(show_spinner="Reading the evaluation results…", ttl=60)
+def results_of(folder: str) -> dict:
+    """The evaluation files in ``folder`` (re-read at most every minute)."""
+    return report.read_results(folder)
+
+
+@st.cache_data(show_spinner="Asking the taste panel…", max_entries=32)
+def taste_of(path: str, stamp: str) -> dict:
+    """recsys.taste.taste_panel of one artifact (cached per artifact path and files' stamp);
+    ``{"error": message}`` when the artifact does not hold the panel's movies."""
+    from recsys.taste import taste_panel
+
+    try:
+        return taste_panel(load_model(path, stamp))
+    except recsys.RecsysError as exc:
+        return {"error": str(exc)}
+
 
 st.title("Model report")
 st.write(
-    f"{len(manifests)} trained model(s) in `{str(ctx.root).replace('`', '')}`. Manifests are shown as "
-    "written at export; the files they list are verified (sha256) whenever a model is loaded."
+    f"{len(manifests)} trained model(s) in the app's artifacts folder, and the evaluation of every "
+    "model type, baselines included, from the `results/` folder "
+    "(`python -m recsys evaluate --json`)."
 )
 for problem in ctx.problems:
-    st.error(escape_markdown(problem))
+    st.error(clean(problem))
 
-# -- overview -----------------------------------------------------------------------------------
+# -- every model against the baselines ------------------------------------------------------
+st.header("Every model against the baselines")
+# The evaluation files beside app.py; RECSYS_RESULTS points elsewhere (tests, other checkouts).
+results = results_of(os.environ.get("RECSYS_RESULTS", "").strip() or str(APP_DIR / "results"))
+comparison = report.comparison_frame(results)
+if comparison.empty:
+    st.info(
+        "No evaluation files in `results/`. `python -m recsys evaluate --protocol users --json "
+        "results/users.json` writes one (see the README)."
+    )
+else:
+    st.caption(
+        "On the grey band, the baselines without learned embeddings: **pop** (most-rated movies for "
+        "everyone), **itemknn** (item-item cosine over co-ratings), **ease** (a closed-form linear "
+        "item-item model). An embedding model is only worth its complexity above them."
+    )
+    for protocol in dict.fromkeys(comparison["protocol"]):
+        data = results[protocol]
+        st.plotly_chart(report.comparison_figure(comparison, protocol), key=f"compare_{protocol}")
+        st.caption(clean(protocol_label(protocol, data)))
+
+# -- cold start -------------------------------------------------------------------------------
+st.header("How many movies must a visitor rate?")
+cold = report.cold_start_frame(results.get("users"), manifests)
+if cold.empty:
+    st.info(
+        "No pick-quality-by-profile-size results: they come from the users protocol "
+        "(`by_profile_size`), in `results/users.json` or a manifest trained with `--eval users`."
+    )
+else:
+    metric = "ndcg@10" if "ndcg@10" in set(cold["metric"]) else str(cold["metric"].iloc[0])
+    st.plotly_chart(report.cold_start_figure(cold, metric), key="cold_start_chart")
+    has_pop = "pop" in set(cold["model"])
+    st.caption(
+        "Each held-out user of the users protocol folds in only n of their ratings (chosen at "
+        "random, seeded); the rest of their positives are what the picks should find."
+        + (
+            " The dashed black line is the popularity baseline, which ignores the ratings: "
+            "below it, a model's picks are worse than the most-rated movies."
+            if has_pop
+            else " (No popularity baseline in results/users.json.)"
+        )
+    )
+    missing = [
+        n
+        for n, m in manifests.items()
+        if not ((m.get("metrics") or {}).get("users") or {})
+        .get("metrics", {})
+        .get("by_profile_size")
+    ]
+    if missing:
+        st.caption(clean(f"No by-profile-size results for: {', '.join(missing)}."))
+
+# -- elicitation ------------------------------------------------------------------------------
+st.header("Which movies should a newcomer rate first?")
+elicit = report.elicitation_frame(manifests.get(ctx.name))
+if elicit.empty:
+    st.info(
+        f"The model {clean(ctx.name)} has no elicitation curves: they are measured on the users "
+        "protocol at training (`--eval users`) by recent versions."
+    )
+else:
+    st.plotly_chart(report.elicitation_figure(elicit), key="elicitation_chart")
+    st.markdown(clean(report.best_elicitation(elicit)))
+    st.caption(
+        f"Model {clean(ctx.name)}: NDCG@10 of the picks after each held-out user rated the first "
+        "n movies they know, in the order each strategy shows them."
+    )
+
+# -- map quality ------------------------------------------------------------------------------
+st.header("How faithful is the map?")
+quality = report.map_quality_frame(manifests.get(ctx.name))
+if quality.empty:
+    st.info(
+        f"The model {clean(ctx.name)} records no map quality: recent exports measure it "
+        "(manifest `map_quality`)."
+    )
+else:
+    st.plotly_chart(report.map_quality_figure(quality), key="map_quality_chart")
+    st.caption(
+        "Trustworthiness@10: how far a movie's 10 nearest neighbours on the map are also near in "
+        "the full space (1 = never a false neighbour). Genre agreement@10: share of a movie's 10 "
+        "nearest neighbours sharing a genre with it, on the map, in the full space (cosine), and "
+        "for random pairs (the chance level). Measured on movies with at least 20 ratings."
+    )
+
+# -- taste panel ------------------------------------------------------------------------------
+st.header("Does it look right? The taste panel")
+panels, skipped = {}, []
+for name, entry in manifests.items():
+    model = ctx.model if name == ctx.name else load_named(ctx, name)
+    if model is None:
+        continue
+    result = taste_of(entry["path"], ctx.stamp if name == ctx.name else files_stamp(entry["path"]))
+    if "error" in result:
+        skipped.append(name)
+    else:
+        panels[name] = result
+taste = report.taste_frame(panels)
+if taste.empty:
+    st.info(
+        "The taste panel asks about well-known ml-latest-small movies; none of these models holds "
+        "them all."
+    )
+else:
+    st.plotly_chart(report.taste_figure(taste), key="taste_chart")
+    st.caption(
+        "Genre share: five loved movies of one kind (rated 5), the share of the top-10 picks of "
+        "that kind. Franchise checks: the first films of a series bring the next into the top 5. "
+        "List overlap: mean Jaccard of the archetypes' lists (lower is more diverse). "
+        "Low-support share: listed movies rated by fewer than 10 people."
+    )
+if skipped:
+    st.caption(clean(f"No taste panel for: {', '.join(skipped)} (panel movies missing)."))
+
+# -- the artifacts ------------------------------------------------------------------------------
+st.header("The trained models")
 rows = []
 for name, m in manifests.items():
     model = m.get("model") or {}
@@ -36,19 +184,15 @@ for name, m in manifests.items():
         {
             "artifact": name,
             "model": model.get("name"),
-            "kind": model.get("kind"),
             "dimensions": embedding_dim(load_named(ctx, name)),
             "fold-in": (m.get("fold_in") or {}).get("method"),
             "items": m.get("n_items"),
             "train seconds": training.get("seconds"),
-            "created": m.get("created"),
             "default": name == default,
         }
     )
 st.dataframe(pd.DataFrame(rows), hide_index=True)
-
-# -- evaluation tables --------------------------------------------------------------------------
-st.header("Evaluation")
+st.subheader("Their own evaluation")
 protocols: list[str] = []
 for m in manifests.values():
     for p in (m.get("metrics") or {}).keys():
@@ -69,63 +213,12 @@ for protocol in protocols:
         ),
         None,
     )
-    st.subheader(f"Protocol: {escape_markdown(protocol)}")
+    st.markdown(f"**Protocol: {escape_markdown(protocol)}**")
     st.caption(escape_markdown(protocol_label(protocol, example)))
     table = metrics_table(manifests, protocol)
     formats = {c: st.column_config.NumberColumn(format="%.4f") for c in table.columns}
     formats["train_seconds"] = st.column_config.NumberColumn("train seconds", format="%.1f")
     st.dataframe(table, column_config=formats)
-
-# -- quality by number of ratings ---------------------------------------------------------------
-st.header("How many movies must a visitor rate?")
-frame = profile_size_frame(manifests)
-missing = [
-    n
-    for n, m in manifests.items()
-    if not ((m.get("metrics") or {}).get("users") or {}).get("metrics", {}).get("by_profile_size")
-]
-if frame.empty:
-    st.info(
-        "No pick-quality-by-profile-size results: they come from the users protocol "
-        "(metrics['users']['metrics']['by_profile_size'] in the manifest). Train with "
-        "`--eval users` to record them."
-    )
-else:
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    metrics = [m for m in ("ndcg@10", "recall@10") if m in set(frame["metric"])]
-    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=metrics, shared_xaxes=True)
-    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
-    for i, artifact in enumerate(sorted(set(frame["artifact"]))):
-        for j, metric in enumerate(metrics, start=1):
-            part = frame[(frame["artifact"] == artifact) & (frame["metric"] == metric)]
-            fig.add_trace(
-                go.Scatter(
-                    x=part["ratings"],
-                    y=part["value"],
-                    mode="lines+markers",
-                    name=artifact,
-                    legendgroup=artifact,
-                    showlegend=j == 1,
-                    line={"color": palette[i % len(palette)]},
-                ),
-                row=1,
-                col=j,
-            )
-    sizes = sorted(set(frame["ratings"]))
-    fig.update_xaxes(
-        type="log", tickvals=sizes, ticktext=[str(s) for s in sizes], title="ratings given"
-    )
-    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    st.plotly_chart(fig, key="profile_size_chart")
-    st.caption(
-        "Each held-out user of the users protocol folds in only 1, 2, 5, 10 or 20 of their "
-        "ratings (chosen at random, seeded); the rest of their positives are what the picks "
-        "should find."
-    )
-    if missing:
-        st.caption(escape_markdown(f"No by-profile-size results for: {', '.join(missing)}."))
 
 # -- one section per artifact -------------------------------------------------------------------
 st.header("Manifests")
@@ -176,7 +269,7 @@ for name, m in manifests.items():
         )
         if training.get("command"):
             st.markdown("**Training command**")
-            st.code(str(training["command"]), language="bash")
+            st.code(report.redact_paths(str(training["command"]), KNOWN_PATHS), language="bash")
         history = training.get("history")
         if history:
             st.markdown("**Training history**")
@@ -185,6 +278,7 @@ for name, m in manifests.items():
         if versions:
             st.caption(escape_markdown(", ".join(f"{k} {v}" for k, v in versions.items())))
         st.markdown("**Raw manifest**")
-        st.json({k: v for k, v in m.items() if k != "path"}, expanded=False)
+        raw = json.dumps({k: v for k, v in m.items() if k != "path"}, default=str)
+        st.json(report.redact_paths(raw, KNOWN_PATHS), expanded=False)
 
-how_this_works(explain_metrics())
+how_this_works(explain_report_views() + "\n\n" + explain_metrics())

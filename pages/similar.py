@@ -1,5 +1,6 @@
-"""Similar movies: a movie's nearest neighbours by cosine similarity of item embeddings, optionally
-for two models side by side (same movie, different embedding spaces)."""
+"""Similar movies: a movie's nearest neighbours by cosine similarity (or dot product) of item
+embeddings, optionally for two models side by side (same movie, different embedding spaces), and
+why dot products favour popular movies."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import streamlit as st
 
 from pages.ui import neighbours
 from pages.ui.frame import page_context
-from pages.ui.teaching import explain_similarity
+from pages.ui.teaching import explain_dot_vs_cosine, explain_similarity
 from pages.ui.widgets import embedding_dim, how_this_works
 
 ctx = page_context()
@@ -20,4 +21,9 @@ st.write(
 choice = neighbours.choose(ctx)
 neighbours.movie_header(ctx.model, choice.movie_id)
 neighbours.neighbours(ctx, choice)
-how_this_works(explain_similarity(ctx.model.manifest, embedding_dim(ctx.model)))
+neighbours.dot_vs_cosine(ctx.model, choice.movie_id, choice.k)
+how_this_works(
+    explain_similarity(ctx.model.manifest, embedding_dim(ctx.model))
+    + "\n\n"
+    + explain_dot_vs_cosine()
+)

@@ -606,6 +606,8 @@ def test_map_has_genre_traces_and_highlights(app, model):
     app.switch_page(MAP).run()
     assert not app.exception
     (fig,) = figures(app)
+    # The region labels and the trail (text and lines, tested in test_app_views.py) aside.
+    fig["data"] = [t for t in fig["data"] if t["name"] not in ("Region labels", "Your trail")]
     names = trace_names(fig)
     assert all(t["type"] == "scattergl" for t in fig["data"])
     assert set(names[:-3]) == set(distinctive_genres(model.items))
@@ -680,16 +682,18 @@ def test_report_shows_tables_and_profile_size_plot(app):
     app.switch_page(REPORT).run()
     assert not app.exception
     assert [t.value for t in app.title] == ["Model report"]
-    subheaders = [s.value for s in app.subheader]
-    assert subheaders[:2] == ["Protocol: users", "Protocol: random"]
+    protocols = [m.value for m in app.markdown if m.value.startswith("**Protocol: ")]
+    assert protocols[:2] == ["**Protocol: users**", "**Protocol: random**"]
     users = app.dataframe[1].value
     assert sorted(users.index) == ["bpr", "ials"]
     assert users.loc["ials", "ndcg@10"] == pytest.approx(0.31)
     assert "by_profile_size" not in users.columns
     assert any("strong generalisation" in c.value for c in app.caption)
+    # The cold-start chart holds the artifact with by-profile-size results (the comparison
+    # charts from results/ are tested in test_app_views.py).
     charts = [json.loads(el.proto.spec) for el in app.get("plotly_chart")]
-    assert len(charts) == 1
-    assert {t["name"] for t in charts[0]["data"]} == {"ials"}
+    names = {t.get("name") for c in charts for t in c["data"]}
+    assert "artifact ials" in names and "artifact bpr" not in names
     assert any("No by-profile-size results for: bpr" in plain(c.value) for c in app.caption)
     assert any("recsys train --model ials" in c.value for c in app.code)
     assert any(e.label == "How this works" for e in app.expander)
@@ -697,12 +701,14 @@ def test_report_shows_tables_and_profile_size_plot(app):
 
 def test_report_without_metrics_says_so(monkeypatch, tmp_path):
     make_artifact(tmp_path, "plain", seed=3, default=True, metrics={})
+    monkeypatch.setenv("RECSYS_RESULTS", str(tmp_path / "no-results"))
     at = new_app(monkeypatch, tmp_path)
     at.run()
     at.switch_page(REPORT).run()
     assert not at.exception
     infos = " ".join(i.value for i in at.info)
     assert "No evaluation results" in infos and "by_profile_size" in infos
+    assert "No evaluation files in `results/`" in infos
 
 
 # -- broken or missing artifacts ----------------------------------------------------------------

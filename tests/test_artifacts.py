@@ -312,21 +312,45 @@ def test_bad_movie_id_type_and_unknown_similar(art_dir):
         art.similar(7)
 
 
-def test_map_position_is_the_mean_of_the_nearest_items(art_dir):
+def test_map_position_is_the_medoid_of_the_top_picks(art_dir):
     art = recsys.load(art_dir)
     prof = art.profile({10: 5.0, 20: 4.0})
-    (x, y), codes = art.map_position(prof.result.user_vector, prof.result.scores)
-    # Brute force: cosine of every item embedding with the user vector, the 10 best, their mean.
+    (x, y), codes = art.map_position(
+        prof.result.user_vector, prof.result.scores, exclude=prof.codes
+    )
+    # Brute force: the 10 best-scored unrated items, then the one with the smallest summed
+    # distance to the others on the map.
+    s = prof.result.scores.astype(np.float64).copy()
+    s[prof.codes] = -np.inf
+    top = np.argsort(-s, kind="stable")[:10]
+    assert sorted(codes.tolist()) == sorted(top.tolist())
+    assert not set(codes.tolist()) & set(prof.codes.tolist())
+    xy = art.projection[top].astype(np.float64)
+    sums = [np.linalg.norm(xy - p, axis=1).sum() for p in xy]
+    np.testing.assert_allclose((x, y), xy[int(np.argmin(sums))], rtol=1e-5)
+    # The marker sits on one of the candidates' dots.
+    assert any(np.allclose((x, y), art.projection[c]) for c in codes)
+    # Without scores: the 10 items closest to the user vector by cosine.
     emb = art.item_embeddings / np.linalg.norm(art.item_embeddings, axis=1, keepdims=True)
     u = prof.result.user_vector / np.linalg.norm(prof.result.user_vector)
     nearest = np.argsort(-(emb @ u), kind="stable")[:10]
+    _, codes = art.map_position(prof.result.user_vector, None)
     assert sorted(codes.tolist()) == sorted(nearest.tolist())
-    np.testing.assert_allclose((x, y), art.projection[nearest].mean(axis=0), rtol=1e-5)
-    # Without a user vector: the mean of the 10 best-scored items.
-    scores = np.arange(60, dtype=np.float32)
-    (x, y), codes = art.map_position(None, scores)
-    assert sorted(codes.tolist()) == list(range(50, 60))
-    np.testing.assert_allclose((x, y), art.projection[50:].mean(axis=0), rtol=1e-5)
+
+
+def test_map_position_hand_example(art_dir):
+    """Three picks on a line at x = 0, 1, 10 and one far away: the medoid is x = 1 (summed
+    distances 1 + 9 = 10 against 11 and 19), where the mean (3.67) would be empty space."""
+    art = recsys.load(art_dir)
+    n = len(art.items)
+    coords = np.zeros((n, 2), np.float32)
+    coords[:3, 0] = [0.0, 1.0, 10.0]
+    coords[3] = [100.0, 100.0]
+    scores = np.full(n, -1.0, np.float32)
+    scores[:4] = [4.0, 3.0, 2.0, 9.0]
+    (x, y), codes = art.map_position(None, scores, n=3, exclude=np.array([3]), coords=coords)
+    assert codes.tolist() == [0, 1, 2]
+    assert (x, y) == (1.0, 0.0)
 
 
 def test_list_and_default(tmp_path, rng):

@@ -68,6 +68,8 @@ def page_context() -> Ctx:
     if not frame(ctx):
         st.stop()
     return ctx
+
+
 SETUP_COMMANDS = (
     "python -m recsys download ml-latest-small\n"
     "python -m recsys train --data ml-latest-small --model ials --out artifacts/ials --default"

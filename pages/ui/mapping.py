@@ -15,15 +15,29 @@ import streamlit as st
 
 import recsys
 
-from .artifacts import Ctx, base_map, context, files_stamp, map_data
-from .mapview import COLOUR_MODES, add_highlights, selection_ids, summarize_selection
+from .artifacts import Ctx, MapData, base_map, context, files_stamp, load_model, map_data
+from .mapview import (
+    COLOUR_MODES,
+    add_highlights,
+    add_region_labels,
+    base_figure,
+    cosine_to,
+    neighbour_overlap,
+    region_labels,
+    selection_ids,
+    spread_duplicates,
+    summarize_selection,
+)
 from .search import MAX_QUERY_CHARS
+from .teaching import MAP_VIEWS
 from .text import escape_markdown
 from .visitor import pick_settings, picks, ratings, setting
 from .widgets import codes_of, links_markdown, rating_widget, title_of
 
 NONE = "(none)"
-LAYERS = ["Your ratings", "Your picks", "You are here"]
+LAYERS = ["Your ratings", "Your picks", "You are here", "Your trail", "Region labels"]
+VIEWS = {"umap": "UMAP", "pca": "PCA"}
+MAX_TRAIL = 50  # steps drawn (one fold-in each); a longer profile shows its last 50
 FOCUS = "map_focus"  # session key: {"ids": [movieId, ...], "kind": "movie" | "region"}
 
 
@@ -36,6 +50,7 @@ class MapControls:
     query: str
     compare: str
     layers: tuple[str, ...]
+    view: str = "umap"  # which 2-D map: "umap" (the artifact's projection) or "pca"
 
 
 def _search_focus() -> None:
@@ -99,11 +114,81 @@ def controls(ctx: Ctx) -> MapControls:
         selection_mode="multi",
         **setting("map_layers", LAYERS, valid=lambda v: [x for x in v if x in LAYERS]),
     )
-    return MapControls(colour, genre, query or "", compare, tuple(layers or ()))
+    views = map_views(ctx.model)
+    view = views[0]
+    if len(views) > 1:
+        view = st.radio(
+            "Map",
+            views,
+            format_func=lambda v: VIEWS.get(v, v.upper()),
+            horizontal=True,
+            help="Two 2-D projections of the same embeddings, both computed at export.",
+            **setting("map_view", views[0], valid=lambda v: v if v in views else views[0]),
+        )
+        st.caption(MAP_VIEWS.get(view, ""))
+    return MapControls(colour, genre, query or "", compare, tuple(layers or ()), view)
+
+
+def map_views(m: recsys.Artifact) -> list[str]:
+    """The maps model ``m`` offers: its projection's method, then "pca" when the artifact holds
+    a separate PCA map (artifacts exported before it have one map only)."""
+    method = str((m.manifest.get("projection") or {}).get("method", "umap"))
+    if m.projection_pca is None or method == "pca":
+        return [method]
+    return [method, "pca"]
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def view_data(path: str, stamp: str, view: str) -> MapData:
+    """:class:`MapData` of one artifact's ``view`` map (the PCA map shares the fitted mask and
+    hover labels of the main one)."""
+    data = map_data(path, stamp)
+    model = load_model(path, stamp)
+    if view == "pca" and model.projection_pca is not None:
+        return MapData(spread_duplicates(model.projection_pca), data.fitted, data.hover)
+    return data
+
+
+@st.cache_resource(max_entries=64, show_spinner="Drawing the map…")
+def view_base(path: str, stamp: str, view: str, colour: str, genre: str | None, height: int):
+    """The base figure of one artifact's ``view`` map (shared: copy before adding to it)."""
+    if view != "pca":
+        return base_map(path, stamp, colour, genre, height)
+    model, data = load_model(path, stamp), view_data(path, stamp, view)
+    return base_figure(model.items, data.xy, colour, genre, data.hover, data.fitted, height)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def view_regions(path: str, stamp: str, view: str) -> list[tuple[float, float, str]]:
+    """:func:`pages.ui.mapview.region_labels` of one artifact's ``view`` map (cached)."""
+    data = view_data(path, stamp, view)
+    return region_labels(data.xy, list(load_model(path, stamp).items["genres"]))
+
+
+def raw_coords(m: recsys.Artifact, view: str) -> np.ndarray:
+    """The ``view`` map's positions (n, 2) as exported (before stacked dots are spread)."""
+    return m.projection_pca if view == "pca" and m.projection_pca is not None else m.projection
+
+
+def trail(m: recsys.Artifact, rated: dict, coords: np.ndarray) -> list[tuple[float, float]]:
+    """Where the visitor stood after each rating: for i = 1..len(rated), the map position
+    (:meth:`recsys.Artifact.map_position`) of the fold-in of the first i ratings in the order
+    given; the last :data:`MAX_TRAIL` steps."""
+    items = list(rated.items())
+    out = []
+    for i in range(max(1, len(items) - MAX_TRAIL + 1), len(items) + 1):
+        prof = m.profile(dict(items[:i]))
+        if not len(prof.codes):
+            continue
+        xy, _ = m.map_position(
+            prof.result.user_vector, prof.result.scores, exclude=prof.codes, coords=coords
+        )
+        out.append(xy)
+    return out
 
 
 def _highlights(
-    ctx: Ctx, m: recsys.Artifact, c: MapControls, search_codes: np.ndarray
+    ctx: Ctx, m: recsys.Artifact, c: MapControls, search_codes: np.ndarray, xy: np.ndarray
 ) -> tuple[dict[str, np.ndarray], tuple[float, float] | None]:
     """Named highlight traces and the visitor's position on model ``m``'s map."""
     model, rated = ctx.model, ratings()
@@ -125,23 +210,57 @@ def _highlights(
     if "You are here" in c.layers and rated:
         prof = m.profile(rated)
         if prof.result.fallback is None and len(prof.codes):
-            you, _ = m.map_position(prof.result.user_vector, prof.result.scores)
+            # On the drawn (spread) positions, so the star sits exactly on one pick's dot.
+            you, _ = m.map_position(
+                prof.result.user_vector, prof.result.scores, exclude=prof.codes, coords=xy
+            )
     return out, you
 
 
+def focused_movie(m: recsys.Artifact) -> int | None:
+    """The code in ``m`` of the one movie selected on the map, or None."""
+    focus = st.session_state.get(FOCUS) or {}
+    ids = [int(x) for x in focus.get("ids", [])]
+    if focus.get("kind") != "movie" or not ids:
+        return None
+    return m.code(ids[0])
+
+
 def draw(ctx: Ctx, m: recsys.Artifact, name: str, c: MapControls, height: int) -> None:
-    """One model's map: the cached base figure, copied, with this visitor's layers on top."""
+    """One model's map: the cached base figure, copied, with this visitor's layers on top; with
+    one movie selected, every dot coloured by its cosine to that movie in the full space."""
     path = ctx.path if m is ctx.model else ctx.manifests[name]["path"]
     stamp = ctx.stamp if m is ctx.model else files_stamp(path)
-    data = map_data(path, stamp)
-    base = base_map(path, stamp, c.colour, c.genre if c.colour == "one genre" else None, height)
-    fig = go.Figure(base)
+    view = c.view if c.view in map_views(m) else map_views(m)[0]
+    data = view_data(path, stamp, view)
+    code = focused_movie(m)
+    if code is not None and m.item_embeddings is not None:
+        fig = base_figure(
+            m.items,
+            data.xy,
+            "similarity",
+            None,
+            data.hover,
+            data.fitted,
+            height,
+            values=cosine_to(m.item_embeddings, code),
+            values_label=f"cosine to {title_of(m, int(m.vocab.ids[code]))[:40]}",
+        )
+    else:
+        genre = c.genre if c.colour == "one genre" else None
+        fig = go.Figure(view_base(path, stamp, view, c.colour, genre, height))
     search_codes = (
         ctx.derived().search.search(c.query, limit=1) if c.query else np.array([], np.int64)
     )
-    hl, you = _highlights(ctx, m, c, search_codes)
+    if "Region labels" in c.layers:
+        add_region_labels(fig, view_regions(path, stamp, view))
+    hl, you = _highlights(ctx, m, c, search_codes, data.xy)
+    steps = None
+    rated = ratings()
+    if "Your trail" in c.layers and rated:
+        steps = trail(m, rated, data.xy)
     title = f"{name} · {m.model_name}" if c.compare != NONE else None
-    add_highlights(fig, data.xy, m.items["movieId"].to_numpy(), data.hover, hl, you, title)
+    add_highlights(fig, data.xy, m.items["movieId"].to_numpy(), data.hover, hl, you, title, steps)
     key = f"map_chart_{name}"
     # No dragmode in the figure: with point selections Streamlit starts the chart in pan mode,
     # where a click selects a dot; lasso and box stay in the toolbar. No scroll zoom: the mouse
@@ -153,6 +272,23 @@ def draw(ctx: Ctx, m: recsys.Artifact, name: str, c: MapControls, height: int) -
         selection_mode=("points", "box", "lasso"),
         config={"scrollZoom": False, "displaylogo": False},
     )
+    if code is not None and m.item_embeddings is not None:
+        eligible = m.items["n_ratings"].to_numpy() >= m.min_support
+        shared, full, _ = neighbour_overlap(
+            m.item_embeddings, raw_coords(m, view), code, eligible, 10
+        )
+        st.markdown(
+            f"**{shared} of its {len(full)} nearest neighbours in the full space are among its "
+            f"{len(full)} nearest on this map** ({VIEWS.get(view, view)}). Colours: cosine "
+            "similarity to the selected movie in the full embedding space (yellow: same "
+            "direction; dark purple: unrelated or opposite); clear the selection to colour by "
+            f"{escape_markdown(c.colour)} again."
+        )
+    if steps:
+        st.caption(
+            f"Your trail: where you stood after each of your {len(rated)} ratings (numbered), "
+            "each a fresh fold-in of your first ratings in the order you gave them."
+        )
     if data.fitted is not None:
         n_fit = int(data.fitted.sum())
         st.caption(

@@ -33,6 +33,12 @@ __all__ = [
     "COLOUR_MODES",
     "hover_texts",
     "map_figure",
+    "cosine_to",
+    "neighbour_overlap",
+    "norm_popularity",
+    "norm_figure",
+    "region_labels",
+    "add_region_labels",
 ]
 
 
@@ -221,6 +227,8 @@ def base_figure(
     hover: Sequence[str] | None = None,
     fitted: np.ndarray | None = None,
     height: int = 640,
+    values: np.ndarray | None = None,
+    values_label: str = "cosine similarity",
 ):
     """The map without any visitor's layer: one WebGL scatter trace per colour class.
 
@@ -230,7 +238,8 @@ def base_figure(
     popularity = log10(1 + number of ratings); mean rating). ``fitted`` (:func:`fitted_mask`):
     placed movies are drawn smaller and fainter, and say so on hover. Every point carries its
     movieId in ``customdata``. Clicks select a point (Streamlit starts a chart with point
-    selections in pan mode); lasso and box are in the toolbar. Returns a ``go.Figure``.
+    selections in pan mode); lasso and box are in the toolbar. ``colour_by="similarity"`` colours
+    by ``values`` (n,) (e.g. :func:`cosine_to`) on a sequential scale, named ``values_label``. Returns a ``go.Figure``.
     """
     import plotly.graph_objects as go
 
@@ -290,6 +299,10 @@ def base_figure(
         elif colour_by == "mean rating":
             values = items["mean_rating"].to_numpy(np.float64)
             label, scale = "mean rating", "RdYlBu"
+        elif colour_by == "similarity" and values is not None:
+            values = np.asarray(values, np.float64)
+            # Sequential, no white: on a white page a diverging scale hides the many values near 0.
+            label, scale = values_label, "Viridis"
         else:
             raise ValueError(f"unknown colour mode {colour_by!r}; choose from {COLOUR_MODES}")
         known = np.isfinite(values)
@@ -365,11 +378,12 @@ def add_highlights(
     highlights: Mapping[str, Sequence[int]] | None = None,
     you: tuple[float, float] | None = None,
     title: str | None = None,
+    trail: Sequence[tuple[float, float]] | None = None,
 ) -> None:
     """Draw a visitor's layers on ``fig`` (in place): ``highlights`` maps a trace name ("Your
     ratings", "Your picks", "Search: ...") to item codes drawn on top with outlined markers at
-    their display positions ``xy``; ``you`` adds a "You are here" star; ``title`` names the
-    chart."""
+    their display positions ``xy``; ``trail`` (one (x, y) per rating, in order) is drawn as a
+    numbered path; ``you`` adds a "You are here" star; ``title`` names the chart."""
     import plotly.graph_objects as go
 
     xy = np.asarray(xy, np.float32)
@@ -403,6 +417,22 @@ def add_highlights(
                 },
             )
         )
+    if trail:
+        steps = np.asarray(trail, np.float64).reshape(-1, 2)
+        fig.add_trace(
+            go.Scatter(
+                x=steps[:, 0],
+                y=steps[:, 1],
+                mode="lines+markers+text",
+                name="Your trail",
+                text=[str(i) for i in range(1, len(steps) + 1)],
+                textposition="top right",
+                textfont={"size": 12, "color": "#7a0177"},
+                hovertemplate="after rating %{text}<extra></extra>",
+                line={"color": "#7a0177", "width": 2, "dash": "dot"},
+                marker={"size": 9, "color": "#7a0177", "line": {"width": 1, "color": "white"}},
+            )
+        )
     if you is not None:
         fig.add_trace(
             go.Scattergl(
@@ -412,8 +442,8 @@ def add_highlights(
                 name="You are here",
                 text=["you"],
                 textposition="top center",
-                hovertemplate="You are here: the mean map position of the movies closest to "
-                "your user vector<extra></extra>",
+                hovertemplate="You are here: the map medoid of your 10 top picks (the pick "
+                "closest to the others on the map)<extra></extra>",
                 marker={
                     "size": 22,
                     "color": "#e41a1c",
@@ -461,3 +491,181 @@ def _core_ranges(xy: np.ndarray, keep: float = 0.99) -> tuple[list[float], list[
         float(lo[1] - pad[1]),
         float(hi[1] + pad[1]),
     ]
+
+
+def cosine_to(embeddings: np.ndarray, code: int) -> np.ndarray:
+    """Cosine similarity of every item vector to item ``code``'s, shape (n,) float64, in the full
+    embedding space (zero vectors get 0)."""
+    emb = np.asarray(embeddings, np.float64)
+    norms = np.linalg.norm(emb, axis=1)
+    unit = emb / np.where(norms > 0, norms, 1.0)[:, None]
+    return unit @ unit[code]
+
+
+def neighbour_overlap(
+    embeddings: np.ndarray,
+    coords: np.ndarray,
+    code: int,
+    eligible: np.ndarray | None = None,
+    k: int = 10,
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """How many of item ``code``'s ``k`` nearest neighbours in the full space (cosine of
+    ``embeddings`` (n, d)) are among its ``k`` nearest on the map (Euclidean in ``coords``
+    (n, 2)). Both lists are drawn from ``eligible`` (n,) bool (default: every item), never the
+    item itself; ties go to the lower code. Returns (shared count, full-space codes, map codes)."""
+    n = len(coords)
+    ok = np.ones(n, bool) if eligible is None else np.asarray(eligible, bool).copy()
+    ok[code] = False
+    k = int(min(k, ok.sum()))
+    candidates = np.flatnonzero(ok)
+    cos = cosine_to(embeddings, code)[candidates]
+    xy = np.asarray(coords, np.float64)
+    dist = np.linalg.norm(xy[candidates] - xy[code], axis=1)
+    full = candidates[np.lexsort((candidates, -cos))[:k]]
+    near = candidates[np.lexsort((candidates, dist))[:k]]
+    return len(set(full.tolist()) & set(near.tolist())), full, near
+
+
+def norm_popularity(embeddings: np.ndarray, n_ratings: np.ndarray) -> tuple[np.ndarray, float]:
+    """Each item vector's length, shape (n,), and its Spearman rank correlation with the number
+    of ratings (items with a zero vector left out of the correlation; nan when fewer than 3)."""
+    norms = np.linalg.norm(np.asarray(embeddings, np.float64), axis=1)
+    keep = norms > 0
+    if keep.sum() < 3:
+        return norms, float("nan")
+    rho = pd.Series(norms[keep]).corr(pd.Series(np.asarray(n_ratings)[keep]), method="spearman")
+    return norms, float(rho)
+
+
+def norm_figure(
+    items: pd.DataFrame,
+    norms: np.ndarray,
+    lists: Mapping[str, Sequence[int]] | None = None,
+    height: int = 380,
+):
+    """Scatter of vector length against number of ratings (log x), one grey dot per movie;
+    ``lists`` maps a name to item codes drawn on top in colour (e.g. a dot-product and a cosine
+    neighbour list). Returns a ``go.Figure``."""
+    import plotly.graph_objects as go
+
+    counts = items["n_ratings"].to_numpy(np.float64)
+    hover = hover_texts(items)
+    fig = go.Figure(
+        go.Scattergl(
+            x=counts,
+            y=norms,
+            mode="markers",
+            name="every movie",
+            hovertext=hover,
+            hovertemplate="%{hovertext}<br>%{x} ratings, length %{y:.2f}<extra></extra>",
+            marker={"size": 4, "color": "#bbbbbb", "opacity": 0.6},
+        )
+    )
+    colours = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e")
+    for i, (name, codes) in enumerate((lists or {}).items()):
+        codes = np.asarray(list(codes), np.int64)
+        fig.add_trace(
+            go.Scattergl(
+                x=counts[codes],
+                y=norms[codes],
+                mode="markers",
+                name=html.escape(name),
+                hovertext=hover[codes],
+                hovertemplate="%{hovertext}<br>%{x} ratings, length %{y:.2f}<extra></extra>",
+                marker={"size": 9, "color": colours[i % len(colours)], "symbol": "diamond"},
+            )
+        )
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "x": 0, "y": -0.2, "yanchor": "top"},
+    )
+    fig.update_xaxes(type="log", dtick=1, title="number of ratings (log scale)")
+    fig.update_yaxes(title="vector length ‖q‖")
+    return fig
+
+
+def _kmeans(xy: np.ndarray, k: int, seed: int, iterations: int = 25) -> np.ndarray:
+    """Cluster labels (n,) of 2-D points by Lloyd's k-means with k-means++ seeding (seeded)."""
+    rng = np.random.default_rng(seed)
+    centres = [xy[rng.integers(len(xy))]]
+    for _ in range(1, k):
+        d2 = np.min([((xy - c) ** 2).sum(1) for c in centres], axis=0)
+        total = d2.sum()
+        centres.append(xy[rng.choice(len(xy), p=d2 / total)] if total > 0 else xy[0])
+    c = np.array(centres)
+    labels = np.zeros(len(xy), np.int64)
+    for _ in range(iterations):
+        labels = ((xy[:, None, :] - c[None, :, :]) ** 2).sum(-1).argmin(1)
+        new = np.array([xy[labels == j].mean(0) if (labels == j).any() else c[j] for j in range(k)])
+        if np.allclose(new, c):
+            break
+        c = new
+    return labels
+
+
+def region_labels(
+    xy: np.ndarray,
+    genres: Sequence[Sequence[str]],
+    k: int = 12,
+    seed: int = 0,
+    min_lift: float = 1.5,
+    min_share: float = 0.15,
+) -> list[tuple[float, float, str]]:
+    """Labels for regions of the map: (x, y, text) per region that has a distinctive genre.
+
+    The map's points ``xy`` (n, 2) are cut into ``k`` regions by k-means (seeded). In each, a
+    genre's lift is its share of the region's movies over its share of all movies; the label names
+    the (at most two) genres with lift >= ``min_lift`` held by at least ``min_share`` of the
+    region's movies, highest lift first (formats such as IMAX are skipped). It is placed at the
+    region's medoid (its movie closest to the others in total), so it sits on real dots."""
+    xy = np.asarray(xy, np.float64)
+    n = len(xy)
+    if n < 2 * k:
+        return []
+    labels = _kmeans(xy, k, seed)
+    catalogue = pd.Series([g for gs in genres for g in gs if g not in NOT_GENRES]).value_counts()
+    out = []
+    for j in range(k):
+        members = np.flatnonzero(labels == j)
+        if len(members) < 5:
+            continue
+        inside = pd.Series(
+            [g for i in members for g in genres[i] if g not in NOT_GENRES], dtype=object
+        ).value_counts()
+        scored = []
+        for g, count in inside.items():
+            share = count / len(members)
+            lift = share / (catalogue[g] / n)
+            if lift >= min_lift and share >= min_share:
+                scored.append((-lift, g))
+        if not scored:
+            continue
+        text = " · ".join(g for _, g in sorted(scored)[:2])
+        pts = xy[members]
+        if len(pts) > 400:  # the medoid of a sample: a region can hold thousands of movies
+            pts = pts[np.random.default_rng(seed).choice(len(pts), 400, replace=False)]
+        total = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1)).sum(1)
+        x, y = pts[int(np.argmin(total))]
+        out.append((float(x), float(y), text))
+    return out
+
+
+def add_region_labels(fig, labels: Sequence[tuple[float, float, str]]) -> None:
+    """Write :func:`region_labels` on ``fig`` (in place) as one text trace, not clickable."""
+    import plotly.graph_objects as go
+
+    if not labels:
+        return
+    fig.add_trace(
+        go.Scatter(
+            x=[x for x, _, _ in labels],
+            y=[y for _, y, _ in labels],
+            mode="text",
+            text=[f"<b>{html.escape(t)}</b>" for _, _, t in labels],
+            textfont={"size": 13, "color": "#222222"},
+            name="Region labels",
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )

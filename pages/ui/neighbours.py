@@ -12,12 +12,14 @@ import streamlit as st
 import recsys
 
 from .artifacts import Ctx, load_named
+from .mapview import norm_figure, norm_popularity
 from .search import MAX_QUERY_CHARS
 from .text import escape_markdown
 from .visitor import setting
 from .widgets import codes_of, links_markdown, rating_widget, title_of
 
 NONE = "(none)"
+METRICS = {"cosine": "Cosine (direction only)", "dot": "Dot product (direction × lengths)"}
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class Choice:
     movie_id: int
     k: int
     compare: str
+    metric: str = "cosine"  # "cosine" or "dot" (recsys.Artifact.similar)
 
 
 def choose(ctx: Ctx) -> Choice:
@@ -69,7 +72,18 @@ def choose(ctx: Ctx) -> Choice:
         [NONE, *others],
         **setting("sim_compare", NONE, valid=lambda v: v if v in others else NONE),
     )
-    return Choice(int(movie_id), int(k), compare)
+    metric = "cosine"
+    if model.item_embeddings is not None:
+        metric = st.radio(
+            "Similarity",
+            list(METRICS),
+            format_func=METRICS.get,
+            horizontal=True,
+            help="Cosine compares directions only; the dot product also multiplies by the "
+            "vectors' lengths, which grow with popularity (see the scatter below).",
+            **setting("sim_metric", "cosine", valid=lambda v: v if v in METRICS else "cosine"),
+        )
+    return Choice(int(movie_id), int(k), compare, metric)
 
 
 def movie_header(model: recsys.Artifact, movie_id: int) -> None:
@@ -98,14 +112,21 @@ def _go_to(table_key: str, ids: list[int]) -> None:
 
 
 def neighbour_table(
-    m: recsys.Artifact, name: str, movie_id: int, k: int, other_ids: set[int] | None
+    m: recsys.Artifact,
+    name: str,
+    movie_id: int,
+    k: int,
+    other_ids: set[int] | None,
+    metric: str = "cosine",
 ) -> list[int]:
-    """Draw one model's neighbour list; returns its movie ids."""
+    """Draw one model's neighbour list (by ``metric``); returns its movie ids."""
     st.markdown(f"**{escape_markdown(name)}** · {escape_markdown(m.model_name)}")
     if m.code(movie_id) is None:
         st.info("This model's catalogue does not contain this movie.")
         return []
-    nb = m.similar(movie_id, int(k))
+    if metric == "dot" and m.item_embeddings is None:
+        metric = "cosine"
+    nb = m.similar(movie_id, int(k), metric=metric)
     codes = codes_of(m, nb["movieId"])
     table = pd.DataFrame(
         {
@@ -137,6 +158,13 @@ def neighbour_table(
                 max_value=1.0,
                 width="small",
                 help="Cosine similarity of the two movies' embeddings.",
+            )
+            if metric == "cosine"
+            else st.column_config.NumberColumn(
+                "Dot product",
+                format="%.2f",
+                width="small",
+                help="Inner product of the two movies' raw embeddings (not bounded).",
             ),
             "rated by": st.column_config.NumberColumn(
                 "Rated by", width="small", help="People who rated the movie in the dataset."
@@ -151,31 +179,63 @@ def neighbours(ctx: Ctx, choice: Choice) -> None:
     """The chosen movie's neighbours in the current model, or in two models side by side with
     the ones they share marked."""
     model, movie_id, k, compare = ctx.model, choice.movie_id, choice.k, choice.compare
+    metric = choice.metric
     if compare == NONE:
-        neighbour_table(model, ctx.name, movie_id, k, None)
+        neighbour_table(model, ctx.name, movie_id, k, None, metric)
     else:
         other = load_named(ctx, compare)
         if other is None:
             st.warning(escape_markdown(f"Model {compare} could not be loaded."))
-            neighbour_table(model, ctx.name, movie_id, k, None)
+            neighbour_table(model, ctx.name, movie_id, k, None, metric)
         else:
             ids_a = (
                 set()
                 if model.code(movie_id) is None
-                else set(model.similar(movie_id, int(k))["movieId"])
+                else set(model.similar(movie_id, int(k), metric=metric)["movieId"])
             )
             ids_b = (
                 set()
                 if other.code(movie_id) is None
-                else set(other.similar(movie_id, int(k))["movieId"])
+                else set(
+                    other.similar(
+                        movie_id,
+                        int(k),
+                        metric=metric if other.item_embeddings is not None else "cosine",
+                    )["movieId"]
+                )
             )
             cols = st.columns(2)
             with cols[0]:
-                neighbour_table(model, ctx.name, movie_id, k, {int(x) for x in ids_b})
+                neighbour_table(model, ctx.name, movie_id, k, {int(x) for x in ids_b}, metric)
             with cols[1]:
-                neighbour_table(other, compare, movie_id, k, {int(x) for x in ids_a})
+                neighbour_table(other, compare, movie_id, k, {int(x) for x in ids_a}, metric)
             overlap = len(ids_a & ids_b)
             st.caption(
                 f"{overlap} of {int(k)} neighbours are shared: two models trained on the same data "
                 "can still arrange the space differently."
             )
+
+
+def dot_vs_cosine(m: recsys.Artifact, movie_id: int, k: int) -> None:
+    """Vector length against number of ratings, with the chosen movie's ``k`` neighbours by dot
+    product and by cosine marked, and one sentence saying what it shows."""
+    if m.item_embeddings is None or m.code(movie_id) is None:
+        return
+    norms, rho = norm_popularity(m.item_embeddings, m.items["n_ratings"].to_numpy())
+    # Cosine first, dot product drawn on top of it (where both lists hold a movie).
+    lists = {
+        f"{k} nearest by cosine": codes_of(m, m.similar(movie_id, k)["movieId"]),
+        f"{k} nearest by dot product": codes_of(m, m.similar(movie_id, k, metric="dot")["movieId"]),
+    }
+    st.markdown("**Why dot products favour popular movies**")
+    st.plotly_chart(norm_figure(m.items, norms, lists), key="norm_scatter")
+    counts = m.items["n_ratings"].to_numpy()
+    med = {name: float(np.median(counts[codes])) for name, codes in lists.items()}
+    cos_med, dot_med = med.values()
+    st.caption(
+        f"Each grey dot is a movie: its vector length against how many people rated it. "
+        f"Length rises with the number of ratings here (Spearman ρ = {rho:.2f}), and a dot "
+        "product multiplies by both lengths, so long popular vectors come out near everything: "
+        f"the dot-product neighbours were rated by a median {dot_med:.0f} people, the cosine "
+        f"ones by {cos_med:.0f}."
+    )

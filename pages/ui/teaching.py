@@ -18,7 +18,18 @@ __all__ = [
     "explain_similarity",
     "explain_map",
     "explain_metrics",
+    "explain_report_views",
+    "explain_dot_vs_cosine",
+    "MAP_VIEWS",
 ]
+
+# What each 2-D map keeps of the full space (one line each, shown beside the switch).
+MAP_VIEWS = {
+    "umap": "UMAP keeps local neighbourhoods (who sits next to whom); sizes of and gaps between "
+    "clusters mean little.",
+    "pca": "PCA keeps the two directions of largest variance: the global layout, linear and "
+    "faithful to large distances, but neighbours overlap.",
+}
 
 
 def _fmt(value) -> str:
@@ -207,9 +218,24 @@ def explain_map(manifest: Mapping) -> str:
         "the gap between two clusters means little. That is why neighbours (click a point) are "
         "computed by cosine similarity in the full embedding space, and can sit far apart on "
         "the map.\n\n"
-        "**You are here**: the mean map position of the 10 movies whose vectors are closest (by "
-        "cosine) to your user vector $x$ (or of your 10 best-scored movies when the model has "
-        "no vector for you). It is a summary for orientation, not a projection of $x$."
+        "**Click a movie** and every dot is recoloured by its cosine similarity to that movie "
+        "in the full embedding space: if the map were faithful, the colour would fade smoothly "
+        "with distance from it. The page also counts how many of its 10 nearest neighbours in "
+        "the full space are among its 10 nearest dots on this map (movies with enough ratings "
+        "to be listed as neighbours).\n\n"
+        "**UMAP or PCA**: " + MAP_VIEWS["umap"] + " " + MAP_VIEWS["pca"] + "\n\n"
+        "**You are here**: the map medoid of your 10 best-scored movies (your top picks before "
+        "filters, rated movies left out): of those 10 dots, the one whose summed distance to "
+        "the other 9 on the map is smallest. It always sits on one of your picks, amid the "
+        "others, never in empty space between picks far apart; it is a summary for "
+        "orientation, not a projection of your vector $x$.\n\n"
+        "**Region labels**: the map is cut into 12 regions (k-means on the map positions, "
+        "seeded); each is labelled by its at most two most over-represented genres (share in "
+        "the region at least 1.5 times the catalogue's, and held by 15 % of its movies), written "
+        "on the region's medoid.\n\n"
+        "**Your trail**: the same position after your first 1, 2, 3, ... ratings, in the order "
+        "you gave them (each a fresh fold-in of that many ratings), numbered by step: how your "
+        "taste moved across the map as you rated."
     )
 
 
@@ -228,4 +254,32 @@ def explain_metrics() -> str:
         'the app runs for you, so it measures what a visitor gets. "By number of ratings" folds '
         "in only 1, 2, 5, 10 or 20 of each held-out user's ratings (seeded), answering: how many "
         "movies must I rate before the picks get good?"
+    )
+
+
+def explain_report_views() -> str:
+    """What the Model report's figures are computed from (Markdown)."""
+    return (
+        "**Every model against the baselines** reads the evaluation files in `results/` "
+        "(`python -m recsys evaluate --json`): the same split and metrics for every model, "
+        "baselines included. **How many movies** plots NDCG@10 by the number of ratings "
+        "folded in, with the popularity baseline dashed. **Which movies first** compares "
+        "ways of choosing what a newcomer rates (random, most popular, log-popularity × "
+        "rating entropy, the quick-start groups), measured at export on the users protocol. "
+        "**How faithful is the map** compares the 2-D maps with the full space "
+        "(trustworthiness; genre agreement of 10 nearest neighbours against random pairs). "
+        "**The taste panel** asks each loaded model fixed questions through the app's own "
+        "calls (`recsys.taste`), computed once per model version."
+    )
+
+
+def explain_dot_vs_cosine() -> str:
+    """Dot product against cosine for "similar movies" (Markdown)."""
+    return (
+        "**Dot product or cosine.** The dot product $q_i \\cdot q_j = \\lVert q_i\\rVert\\, "
+        "\\lVert q_j\\rVert \\cos(q_i, q_j)$ also multiplies by the vectors' lengths. Models "
+        "trained on implicit feedback give frequently rated movies longer vectors (the scatter "
+        "of length against number of ratings shows it), so by dot product the most popular "
+        "movies are near everything; cosine removes the lengths and keeps only the direction. "
+        "The dot list is an exact numpy search over the raw item vectors."
     )

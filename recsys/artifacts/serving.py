@@ -483,12 +483,23 @@ class Artifact:
 
     # -- neighbours ------------------------------------------------------------------------------
     def similar(
-        self, movie_id: int, k: int = 10, *, min_support: int | None = None
+        self,
+        movie_id: int,
+        k: int = 10,
+        *,
+        min_support: int | None = None,
+        metric: str = "cosine",
     ) -> pd.DataFrame:
-        """The ``k`` nearest movies to ``movie_id`` by cosine similarity of item embeddings:
-        DataFrame movieId, title, n_ratings, similarity (float32), best first. Movies with fewer
-        than ``min_support`` ratings (default: the artifact's :attr:`min_support`) are left out;
-        ``movie_id`` itself may have any number. Unknown ``movie_id`` is a ConfigError."""
+        """The ``k`` nearest movies to ``movie_id`` by similarity of item embeddings: DataFrame
+        movieId, title, n_ratings, similarity (float32), best first. Movies with fewer than
+        ``min_support`` ratings (default: the artifact's :attr:`min_support`) are left out;
+        ``movie_id`` itself may have any number. Unknown ``movie_id`` is a ConfigError.
+
+        ``metric``: ``"cosine"`` (default; the FAISS index over L2-normalised vectors) or
+        ``"dot"`` (raw inner product q_i . q_j of :attr:`item_embeddings`, exact numpy top-k;
+        long vectors, typically popular movies, score high whatever their direction)."""
+        if metric not in ("cosine", "dot"):
+            raise ConfigError(f"metric must be 'cosine' or 'dot', got {metric!r}")
         code = self.code(movie_id)
         if code is None:
             raise ConfigError(f"movie {movie_id} is not in this model's catalogue")
@@ -496,6 +507,16 @@ class Artifact:
         eligible = self.items["n_ratings"].to_numpy() >= self._support(min_support)
         eligible[code] = False
         k = max(0, min(int(k), int(eligible.sum())))
+        if metric == "dot":
+            if self.item_embeddings is None:
+                raise ConfigError("this model has no item embeddings: use metric='cosine'")
+            emb = np.asarray(self.item_embeddings, np.float32)
+            dots = emb @ emb[code]
+            dots[~eligible] = -np.inf
+            ids, sims = _top(dots, k) if k else (np.array([], np.int64), np.array([], np.float32))
+            out = self.items.iloc[ids][["movieId", "title", "n_ratings"]].reset_index(drop=True)
+            out["similarity"] = np.asarray(sims, np.float32)
+            return out
         query = self.index.vectors[code]
         want = k + 1
         while True:  # widen the search until k eligible neighbours are found
@@ -513,17 +534,44 @@ class Artifact:
         out["similarity"] = sims.astype(np.float32)
         return out
 
-    def map_position(self, user_vector: np.ndarray | None, scores: np.ndarray, n: int = 10):
-        """Where a visitor sits on the 2-D map: the mean map position of the ``n`` items closest
-        to their user vector by cosine (or their ``n`` best-scored items when there is no
-        vector). Never calls UMAP. Returns (x, y) and the item codes used."""
-        if user_vector is not None:
+    def map_position(
+        self,
+        user_vector: np.ndarray | None,
+        scores: np.ndarray | None,
+        n: int = 10,
+        *,
+        exclude: np.ndarray | None = None,
+        coords: np.ndarray | None = None,
+    ):
+        """Where a visitor sits on the 2-D map: the map medoid of their top picks.
+
+        Candidates are the ``n`` best-scored items (``scores``, (n_items,), as the picks are
+        ranked; codes in ``exclude``, the rated movies, and non-finite scores skipped), or, when
+        ``scores`` is None, the ``n`` items closest to ``user_vector`` by cosine. The position is
+        the candidate whose map position has the smallest summed Euclidean distance to the other
+        candidates (ties: the better-ranked one). Unlike a mean, a medoid always sits on a real
+        dot amid the picks, never in the empty space between picks far apart. ``coords`` (n_items,
+        2) is the map to use (default :attr:`projection`). Never calls UMAP. Returns (x, y) and
+        the candidates' item codes, best first."""
+        xy_all = self.projection if coords is None else np.asarray(coords)
+        if scores is not None:
+            s = np.asarray(scores, np.float32).copy()
+            s[~np.isfinite(s)] = -np.inf
+            if exclude is not None and len(exclude):
+                s[np.asarray(exclude, np.int64)] = -np.inf
+            ids, vals = _top(s, n)
+            ids = ids[np.isfinite(vals)]
+        elif user_vector is not None:
             u = user_vector / max(float(np.linalg.norm(user_vector)), 1e-12)
             ids, _ = _top(self.index.vectors @ u.astype(np.float32), n)
         else:
-            ids, _ = _top(np.asarray(scores, np.float32), n)
-        xy = self.projection[ids].mean(axis=0)
-        return (float(xy[0]), float(xy[1])), ids
+            raise ConfigError("map_position needs scores or a user vector")
+        if len(ids) == 0:
+            raise ConfigError("map_position: no candidate items (every score excluded)")
+        xy = np.asarray(xy_all[ids], np.float64)
+        total = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)).sum(axis=1)
+        best = int(np.argmin(total))  # argmin keeps the first (best-ranked) of equal sums
+        return (float(xy[best, 0]), float(xy[best, 1])), ids
 
 
 def _rank(scores: np.ndarray, candidates: np.ndarray, code: int) -> int | None:

@@ -1,0 +1,58 @@
+"""The teaching views in a real browser (Chromium via Playwright, see tests/test_browser.py):
+the Model report at 1400x900 scrolls only vertically, and a click on a map dot recolours the map
+and says how many of the movie's full-space neighbours the map keeps.
+
+Uses the same server and browser fixtures as tests/test_browser.py (its artifacts: the real
+artifacts/ when they hold a model, else the small fixture artifacts)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from test_browser import OUT, browser, isolated_dot, server  # noqa: F401 (pytest fixtures)
+
+pytestmark = pytest.mark.slow
+
+# Page width against the viewport's: a wider document means a horizontal scroll bar.
+_OVERFLOW_JS = "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+
+
+def test_report_fits_1400_and_a_map_click_shows_the_overlap(server, browser):  # noqa: F811
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=60_000)
+    OUT.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(30_000)
+
+    page.goto(f"{server.url}/report")
+    expect(page.get_by_role("heading", name="Model report")).to_be_visible()
+    expect(page.get_by_role("heading", name="Every model against the baselines")).to_be_visible()
+    expect(page.locator("[data-testid='stPlotlyChart']").first).to_be_visible()
+    time.sleep(2)  # charts settle their width
+    assert page.locator("[data-testid='stException']").count() == 0
+    wide, room = page.evaluate(_OVERFLOW_JS)
+    assert wide <= room, (wide, room)
+    # Nor does any block inside the page stick out of the main column.
+    widest = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll("
+        '\'[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] > *\')]'
+        ".map(e => e.getBoundingClientRect().right))"
+    )
+    assert widest <= room, (widest, room)
+    page.screenshot(path=str(OUT / "report-1400.png"), full_page=True)
+
+    page.goto(f"{server.url}/map")
+    expect(page.get_by_role("heading", name="The embedding map")).to_be_visible()
+    expect(page.locator("[data-testid='stPlotlyChart']").first).to_be_visible()
+    time.sleep(1.5)
+    x, y, _ = isolated_dot(page)
+    page.mouse.click(x, y)
+    overlap = page.locator("strong", has_text="nearest neighbours in the full space are among its")
+    expect(overlap).to_be_visible()
+    assert overlap.inner_text().split()[0].isdigit()
+    expect(page.locator("[data-testid='stPlotlyChart']").get_by_text("cosine to")).to_be_visible()
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.screenshot(path=str(OUT / "map-click.png"))
+    page.close()
