@@ -1,51 +1,32 @@
 """On a phone (390x844 in Chromium): one click on a rating button rates the movie, and the new
 first pick is visible without scrolling (the sticky summary line at the top of the window).
 
-Starts `streamlit run app.py` (bench/_server.py) on the real artifacts/ when they hold a model,
-else on test_app.py's fixture artifacts. No timing is asserted (bench/click_latency.py measures).
+Uses tests/test_browser.py's server (`streamlit run app.py` on the real artifacts/ when they hold
+a model, else on test_app.py's fixture artifacts). No timing is asserted (bench/click_latency.py measures).
 Screenshot: test-output/phone_after_rating.png.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
-
-import recsys
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "test-output"
 sys.path.insert(0, str(ROOT / "bench"))
-from _server import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402
+from _server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from test_browser import server  # noqa: E402, F401 (a pytest fixture)
 
 PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
-def server_url(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    env_root = os.environ.get("RECSYS_ARTIFACTS")
-    root = Path(env_root) if env_root else ROOT / "artifacts"
-    if recsys.default_artifact(root) is None:
-        from test_app import build_fixture_root
-
-        root = build_fixture_root(tmp_path_factory.mktemp("browser-artifacts"))
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    try:
-        proc, url = start_server(root, log, startup_timeout=60)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    try:
-        yield url
-    finally:
-        stop_server(proc)
+def server_url(server):  # noqa: F811 (test_browser's server: one app server per module)
+    return server.url
 
 
 def test_phone_one_click_rates_and_the_first_pick_is_in_view(server_url):
