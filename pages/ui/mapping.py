@@ -32,7 +32,14 @@ from .search import MAX_QUERY_CHARS
 from .teaching import MAP_VIEWS
 from .text import escape_markdown
 from .visitor import pick_settings, picks, ratings, setting
-from .widgets import codes_of, links_markdown, rating_widget, title_of
+from .widgets import (
+    codes_of,
+    links_markdown,
+    rated_by_column,
+    rating_widget,
+    similarity_column,
+    title_of,
+)
 
 NONE = "(none)"
 LAYERS = ["Your ratings", "Your picks", "You are here", "Your trail", "Region labels"]
@@ -348,17 +355,8 @@ def _selected_movie(model: recsys.Artifact, movie_id: int, head) -> None:
             table,
             column_config={
                 "title": st.column_config.TextColumn("Nearest neighbours", width="medium"),
-                "similarity": st.column_config.ProgressColumn(
-                    "Similarity",
-                    format="%.2f",
-                    min_value=0.0,
-                    max_value=1.0,
-                    width="small",
-                    help="Cosine similarity of the two movies' embeddings.",
-                ),
-                "rated by": st.column_config.NumberColumn(
-                    "Rated by", width="small", help="People who rated the movie in the dataset."
-                ),
+                "similarity": similarity_column(),
+                "rated by": rated_by_column(),
             },
         )
         st.caption(

@@ -16,7 +16,14 @@ from .mapview import norm_figure, norm_popularity
 from .search import MAX_QUERY_CHARS
 from .text import escape_markdown
 from .visitor import setting
-from .widgets import codes_of, links_markdown, rating_widget, title_of
+from .widgets import (
+    codes_of,
+    links_markdown,
+    rated_by_column,
+    rating_widget,
+    similarity_column,
+    title_of,
+)
 
 NONE = "(none)"
 METRICS = {"cosine": "Cosine (direction only)", "dot": "Dot product (direction × lengths)"}
@@ -151,14 +158,7 @@ def neighbour_table(
             # Narrow columns: on a phone the title, similarity and count fit the screen.
             "title": st.column_config.TextColumn("Title", width="medium"),
             "genres": st.column_config.TextColumn("Genres", width="small"),
-            "similarity": st.column_config.ProgressColumn(
-                "Similarity",
-                format="%.2f",
-                min_value=0.0,
-                max_value=1.0,
-                width="small",
-                help="Cosine similarity of the two movies' embeddings.",
-            )
+            "similarity": similarity_column()
             if metric == "cosine"
             else st.column_config.NumberColumn(
                 "Dot product",
@@ -166,9 +166,7 @@ def neighbour_table(
                 width="small",
                 help="Inner product of the two movies' raw embeddings (not bounded).",
             ),
-            "rated by": st.column_config.NumberColumn(
-                "Rated by", width="small", help="People who rated the movie in the dataset."
-            ),
+            "rated by": rated_by_column(),
             "in both": st.column_config.CheckboxColumn("In both lists"),
         },
     )

@@ -69,6 +69,25 @@ def rating_widget(
     )
 
 
+def similarity_column():
+    """The "Similarity" column of a neighbours table: cosine similarity as a 0..1 bar."""
+    return st.column_config.ProgressColumn(
+        "Similarity",
+        format="%.2f",
+        min_value=0.0,
+        max_value=1.0,
+        width="small",
+        help="Cosine similarity of the two movies' embeddings.",
+    )
+
+
+def rated_by_column():
+    """The "Rated by" column every list shows beside a movie (its support in the dataset)."""
+    return st.column_config.NumberColumn(
+        "Rated by", width="small", help="People who rated the movie in the dataset."
+    )
+
+
 def how_this_works(markdown: str, *then) -> None:
     """The collapsible "How this works" box every page has; ``then`` are functions of no
     arguments that draw more inside it, after the text (e.g. the landing page's live solve)."""
