@@ -20,7 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import recsys
-from pages.ui.lists import min_ratings_options, recommend_with_knob
+from pages.ui.lists import min_ratings_options
 from pages.ui.mapview import distinctive_genres
 from pages.ui.rating import short_profile_hint
 from recsys.artifacts import save_artifact
@@ -216,7 +216,7 @@ def title_of(model, movie_id) -> str:
 def expected_titles(model, ratings, **kw) -> list[str]:
     """The picks the app should show (the knob's re-ranking is tested on its own)."""
     k, knob = kw.pop("k", 10), kw.pop("popularity", 0)
-    return list(recommend_with_knob(model, ratings, k=k, knob=knob, **kw).picks["title"])
+    return list(model.recommend(ratings, k=k, popularity=knob, **kw).picks["title"])
 
 
 def grid_ids(at: AppTest) -> list[int]:

@@ -12,7 +12,13 @@ import pandas as pd
 import pytest
 
 import recsys
-from recsys.artifacts import default_artifact, list_artifacts, save_artifact, sha256_file
+from recsys.artifacts import (
+    default_artifact,
+    list_artifacts,
+    popularity_rerank,
+    save_artifact,
+    sha256_file,
+)
 from recsys.errors import ArtifactError, ConfigError
 from recsys.foldin import FoldIn
 from recsys.index import ItemIndex, normalize_rows
@@ -509,3 +515,14 @@ def test_explain_unknown_movie_and_empty_profile(art_dir):
     ex = art.explain({}, 20, min_support=0)
     assert ex.fallback == "no ratings yet" and ex.terms.empty
     assert ex.total == pytest.approx(ex.score) and set(ex.extras) == {"popularity"}
+
+
+def test_popularity_rerank_moves_the_popular_up_or_down():
+    scores = np.array([5.0, 4.0, 3.9, 3.8, 1.0])
+    counts = np.array([2, 500, 3, 300, 1000])
+    assert list(popularity_rerank(scores, counts, 0.0)) == [0, 1, 2, 3, 4]
+    mainstream = list(popularity_rerank(scores, counts, 1.0))
+    niche = list(popularity_rerank(scores, counts, -1.0))
+    assert mainstream.index(1) < mainstream.index(0) and niche[0] == 0
+    assert niche.index(2) < niche.index(1)  # the rarely-rated 3.9 overtakes the popular 4.0
+    assert list(popularity_rerank(np.ones(3), np.ones(3), 1.0)) == [0, 1, 2]  # ties keep order

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pages.ui.lists import min_ratings_options, popularity_rerank, recommend_with_knob
+from pages.ui.lists import min_ratings_options
 from pages.ui.mapview import (
     distinctive_genres,
     fitted_mask,
@@ -584,17 +584,6 @@ def test_committed_maps_know_fitted_from_placed():
 # -- the pick list's knobs ----------------------------------------------------------------------
 
 
-def test_popularity_rerank_moves_the_popular_up_or_down():
-    scores = np.array([5.0, 4.0, 3.9, 3.8, 1.0])
-    counts = np.array([2, 500, 3, 300, 1000])
-    assert list(popularity_rerank(scores, counts, 0.0)) == [0, 1, 2, 3, 4]
-    mainstream = list(popularity_rerank(scores, counts, 1.0))
-    niche = list(popularity_rerank(scores, counts, -1.0))
-    assert mainstream.index(1) < mainstream.index(0) and niche[0] == 0
-    assert niche.index(2) < niche.index(1)  # the rarely-rated 3.9 overtakes the popular 4.0
-    assert list(popularity_rerank(np.ones(3), np.ones(3), 1.0)) == [0, 1, 2]  # ties keep order
-
-
 def test_min_ratings_options_follow_the_data():
     counts = np.r_[np.ones(500), np.arange(1, 330)]
     options = min_ratings_options(counts)
@@ -623,8 +612,8 @@ def test_popularity_knob_changes_most_of_the_list():
         assert groups
         for group in groups:
             profile = {m: 4.5 for m in group.movie_ids}
-            niche = set(recommend_with_knob(model, profile, 10, -1.0).picks["movieId"])
-            mainstream = set(recommend_with_knob(model, profile, 10, 1.0).picks["movieId"])
+            niche = set(model.recommend(profile, 10, popularity=-1.0).picks["movieId"])
+            mainstream = set(model.recommend(profile, 10, popularity=1.0).picks["movieId"])
             assert len(niche) == len(mainstream) == 10
             assert len(niche & mainstream) <= 5, (model.name, group.label)
         options = min_ratings_options(model.items["n_ratings"])

@@ -1,60 +1,14 @@
-"""The pick list's knobs: popularity re-ranking and minimum-ratings options that follow the data.
-
-Plain numpy, testable without Streamlit.
-
-The popularity knob re-ranks the model's best :data:`POOL` candidates (after the filters), not the
-whole catalogue: standardised over ten thousand movies, the top scores are outliers that no
-popularity term can move (at -1, 9 of 10 picks stayed), while over the best 50 a knob of -1 or +1
-changes most of the list. With :data:`KNOB_WEIGHT` 1.5 the two ends share at most 3 of their top
-10 for the quick-start profiles of the committed models (a test checks at most half).
-"""
+"""The pick list's minimum-ratings options, which follow the data. Plain numpy, testable
+without Streamlit. (The popularity knob is the library's: ``recsys.Artifact.recommend``'s
+``popularity`` and :func:`recsys.artifacts.popularity_rerank`.)"""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from recsys import Recommendations
-
-__all__ = ["POOL", "KNOB_WEIGHT", "popularity_rerank", "recommend_with_knob", "min_ratings_options"]
-
-POOL = 50  # candidates the knob re-ranks: the model's best, after the filters
-KNOB_WEIGHT = 1.5  # popularity's weight at |knob| = 1, in standard deviations of the score
-
-
-def _z(x: np.ndarray) -> np.ndarray:
-    sd = x.std()
-    return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
-
-
-def popularity_rerank(scores: np.ndarray, n_ratings: np.ndarray, knob: float) -> np.ndarray:
-    """Order (positions, best first) of candidates under the popularity knob.
-
-    ``rank = z(score) + KNOB_WEIGHT * knob * z(log(1 + n_ratings))``, ``z`` standardising over the
-    given candidates (shape (n,) each); ``knob`` in [-1, 1]: positive favours mainstream movies,
-    negative niche ones, 0 keeps the score order. Ties keep the given order.
-    """
-    scores = np.asarray(scores, np.float64)
-    rank = _z(scores)
-    if knob != 0 and len(scores) > 1:
-        rank = rank + KNOB_WEIGHT * float(knob) * _z(np.log1p(np.asarray(n_ratings, np.float64)))
-    return np.lexsort((np.arange(len(rank)), -rank))
-
-
-def recommend_with_knob(
-    model, ratings: Mapping[int, float], k: int = 10, knob: float = 0.0, **filters
-) -> Recommendations:
-    """Top-``k`` picks of ``model`` (a ``recsys.Artifact``) for ``ratings`` under ``filters``
-    (``recommend``'s genres, years, min_ratings), re-ranked by the popularity ``knob``: by score
-    when it is 0, else the best :data:`POOL` by score ordered by :func:`popularity_rerank`."""
-    rec = model.recommend(ratings, k=max(k, POOL) if knob else k, **filters)
-    df = rec.picks
-    if not knob or df.empty:
-        return rec
-    order = popularity_rerank(df["score"].to_numpy(), df["n_ratings"].to_numpy(), knob)[:k]
-    return dataclasses.replace(rec, picks=df.iloc[order].reset_index(drop=True))
+__all__ = ["min_ratings_options"]
 
 
 def _nice_floor(x: float) -> int:

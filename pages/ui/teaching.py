@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from recsys.artifacts import POPULARITY_POOL as POOL
+from recsys.artifacts import POPULARITY_WEIGHT as KNOB_WEIGHT
 from recsys.foldin import PARAM_DEFAULTS
 
-from .lists import KNOB_WEIGHT, POOL
 from .profile import group_rating
 from .text import escape_markdown
 
@@ -62,7 +63,7 @@ def _low_rating_sentence(params: Mapping) -> str:
 
 
 def explain_popularity_knob() -> str:
-    """The popularity knob's formula (:func:`pages.ui.lists.popularity_rerank`), as Markdown."""
+    """The popularity knob's formula (:func:`recsys.artifacts.popularity_rerank`), as Markdown."""
     return (
         f"**The popularity knob** re-ranks the model's best {POOL} candidates that pass the "
         "filters:\n\n"

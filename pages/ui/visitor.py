@@ -20,7 +20,6 @@ import streamlit as st
 import recsys
 
 from .artifacts import Ctx, default_name
-from .lists import recommend_with_knob
 from .profile import decode_judgements, decode_profile, encode_judgements, encode_profile
 
 RATINGS = "ratings"  # session key: {movieId: rating}, insertion order = order rated
@@ -162,16 +161,14 @@ def pick_settings(ctx: Ctx) -> PickSettings:
 
 
 def picks(model: recsys.Artifact, settings: PickSettings) -> recsys.Recommendations:
-    """This visitor's picks with their filters and popularity knob
-    (:func:`pages.ui.lists.recommend_with_knob`)."""
-    return recommend_with_knob(
-        model,
+    """This visitor's picks with their filters and popularity knob."""
+    return model.recommend(
         ratings(),
         k=settings.k,
-        knob=float(settings.popularity),
         genres=list(settings.genres) or None,
         years=settings.years,
         min_ratings=settings.min_ratings,
+        popularity=float(settings.popularity),
     )
 
 

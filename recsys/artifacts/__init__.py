@@ -22,6 +22,8 @@ from .format import (
     verify_files,
 )
 from .serving import (
+    POPULARITY_POOL,
+    POPULARITY_WEIGHT,
     Artifact,
     Explanation,
     Profile,
@@ -29,6 +31,7 @@ from .serving import (
     default_artifact,
     list_artifacts,
     load,
+    popularity_rerank,
 )
 
 __all__ = [
@@ -41,6 +44,9 @@ __all__ = [
     "load",
     "list_artifacts",
     "default_artifact",
+    "popularity_rerank",
+    "POPULARITY_POOL",
+    "POPULARITY_WEIGHT",
     "read_manifest",
     "verify_files",
     "check_output_dir",
