@@ -4,11 +4,14 @@ Drawn with Streamlit: ``frame`` (what app.py draws around every page: the setup 
 sidebar, the link), ``artifacts`` (which models exist, loaded and cached once per server
 process), ``visitor`` (ratings, settings and the link of one visitor), ``widgets`` (pieces several
 pages draw), and one module of pieces per page: ``rating`` (Rate & recommend), ``neighbours``
-(Similar movies), ``mapping`` (Embedding map).
+(Similar movies), ``mapping`` (Embedding map), ``report_view`` (Model report sections). The
+landing page's teaching pieces ``explain`` (why this pick), ``feedback`` (judging picks),
+``movement`` (watch your vector move) and ``live_solve`` keep their pure helpers beside the
+drawing code.
 
 Plain Python, testable without Streamlit: ``search`` (title search), ``profile`` (the rating scale
-and the profile codec of links), ``onboarding`` (quick-start groups, the well-known grid),
-``lists`` (the popularity knob, minimum-ratings options), ``mapview`` (the map figure and
-selections), ``tables`` (Model report tables), ``teaching`` ("How this works" texts), ``text``
+and the link codecs of ratings and judgements), ``onboarding`` (the well-known grid), ``lists``
+(minimum-ratings options), ``mapview`` (the map figure and selections), ``tables`` and ``report``
+(Model report tables, frames and figures), ``teaching`` ("How this works" texts), ``text``
 (Markdown escaping, links out).
 """

@@ -5,6 +5,10 @@
 - :func:`comparison_frame`, :func:`cold_start_frame`, :func:`elicitation_frame`,
   :func:`map_quality_frame` and :func:`taste_frame` turn them (and manifests) into long tables;
   the ``*_figure`` functions draw them (Plotly, imported inside).
+- :func:`models_frame`, :func:`manifest_protocols`, :func:`protocol_example`,
+  :func:`missing_profile_size`, :func:`manifest_summary`, :func:`params_frame`,
+  :func:`versions_line` and :func:`raw_manifest` shape the artifacts' manifests for the page;
+  :func:`cold_start_metric` and :func:`split_panels` pick what the figures show.
 - :func:`redact_paths` keeps server paths off the page.
 """
 
@@ -27,6 +31,16 @@ __all__ = [
     "map_quality_frame",
     "taste_frame",
     "redact_paths",
+    "cold_start_metric",
+    "missing_profile_size",
+    "split_panels",
+    "models_frame",
+    "manifest_protocols",
+    "protocol_example",
+    "manifest_summary",
+    "params_frame",
+    "versions_line",
+    "raw_manifest",
     "comparison_figure",
     "cold_start_figure",
     "elicitation_figure",
@@ -221,6 +235,125 @@ def redact_paths(text: str, known: Mapping[str, str] | None = None) -> str:
     return _ABS_PATH.sub(lambda m: "…/" + m.group(1), out)
 
 
+def cold_start_metric(frame: pd.DataFrame) -> str:
+    """The metric the cold-start figure draws: ``ndcg@10`` where the table has it, else its first
+    metric (``ndcg@10`` for an empty table)."""
+    metrics = list(frame["metric"]) if "metric" in frame else []
+    return "ndcg@10" if "ndcg@10" in metrics or not metrics else str(metrics[0])
+
+
+def missing_profile_size(manifests: Mapping[str, Mapping]) -> list[str]:
+    """Names of the artifacts whose manifest holds no ``by_profile_size`` results (users
+    protocol), in manifest order."""
+    return [
+        name
+        for name, m in manifests.items()
+        if not (((m.get("metrics") or {}).get("users") or {}).get("metrics") or {}).get(
+            "by_profile_size"
+        )
+    ]
+
+
+def split_panels(results: Mapping[str, Mapping]) -> tuple[dict[str, Mapping], list[str]]:
+    """Taste-panel results per artifact split into ``(panels, skipped)``: the panels that were
+    computed, and the names of those answered with ``{"error": ...}`` (panel movies missing)."""
+    panels = {name: r for name, r in results.items() if "error" not in r}
+    return panels, [name for name in results if name not in panels]
+
+
+# -- the artifacts' manifests -------------------------------------------------------------------
+
+
+def models_frame(
+    manifests: Mapping[str, Mapping],
+    dimensions: Mapping[str, int | None],
+    default: str | None = None,
+) -> pd.DataFrame:
+    """One row per trained model: artifact, model, dimensions (from ``dimensions``, the size of
+    each artifact's item vectors, None when unknown), fold-in method, items, train seconds, and
+    whether it is the ``default`` artifact."""
+    rows = []
+    for name, m in manifests.items():
+        rows.append(
+            {
+                "artifact": name,
+                "model": (m.get("model") or {}).get("name"),
+                "dimensions": dimensions.get(name),
+                "fold-in": (m.get("fold_in") or {}).get("method"),
+                "items": m.get("n_items"),
+                "train seconds": (m.get("training") or {}).get("seconds"),
+                "default": name == default,
+            }
+        )
+    columns = ["artifact", "model", "dimensions", "fold-in", "items", "train seconds", "default"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def manifest_protocols(manifests: Mapping[str, Mapping]) -> list[str]:
+    """Every protocol the manifests hold an evaluation of, each once: ``users`` first (the one
+    that folds users in as the app does), then alphabetical."""
+    found = {p for m in manifests.values() for p in (m.get("metrics") or {})}
+    return sorted(found, key=lambda p: (p != "users", p))
+
+
+def protocol_example(manifests: Mapping[str, Mapping], protocol: str) -> Mapping | None:
+    """The first manifest's evaluation under ``protocol`` (its parameters describe the
+    protocol); None when no manifest has one."""
+    for m in manifests.values():
+        metrics = m.get("metrics") or {}
+        if protocol in metrics:
+            return metrics[protocol]
+    return None
+
+
+def _pairs(mapping: Mapping | None) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (mapping or {}).items())
+
+
+def manifest_summary(manifest: Mapping) -> dict[str, str]:
+    """Plain-text lines of a manifest, keyed by their heading: ``Dataset`` (name, format, sizes,
+    rating scale), ``Trained`` (date, seconds, device, seed, epochs, threshold), ``Map`` (the
+    projection's settings) and ``Fold-in`` (method and parameters); "?" where a value is absent."""
+    dataset = manifest.get("dataset") or {}
+    training = manifest.get("training") or {}
+    fold = manifest.get("fold_in") or {}
+    return {
+        "Dataset": (
+            f"{dataset.get('name', '?')} ({dataset.get('format', '?')}): "
+            f"{dataset.get('n_users', '?')} users, {dataset.get('n_items', '?')} movies, "
+            f"{dataset.get('n_ratings', '?')} ratings; scale {dataset.get('rating_scale')}"
+        ),
+        "Trained": (
+            f"{manifest.get('created', '?')}; {training.get('seconds', '?')} s on "
+            f"{training.get('device', '?')}, seed {training.get('seed', '?')}, "
+            f"{training.get('epochs_run', '?')} epochs; threshold {manifest.get('threshold', '?')}"
+        ),
+        "Map": _pairs(manifest.get("projection")) or "?",
+        "Fold-in": f"{fold.get('method', '?')}: {_pairs(fold.get('params'))}",
+    }
+
+
+def params_frame(params: Mapping | None) -> pd.DataFrame:
+    """Table (parameter, value) of a model's hyper-parameters, each value as JSON text (so
+    lists, None and booleans read as written in the manifest)."""
+    params = dict(params or {})
+    return pd.DataFrame(
+        {"parameter": list(params), "value": [json.dumps(v) for v in params.values()]}
+    )
+
+
+def versions_line(manifest: Mapping) -> str:
+    """The library versions a manifest records, as ``"numpy 2.1, torch 2.5"`` ("" for none)."""
+    return ", ".join(f"{k} {v}" for k, v in (manifest.get("versions") or {}).items())
+
+
+def raw_manifest(manifest: Mapping, known: Mapping[str, str] | None = None) -> str:
+    """The manifest as JSON text, without the app's own ``path`` entry and without server paths
+    (:func:`redact_paths` with ``known``)."""
+    raw = json.dumps({k: v for k, v in manifest.items() if k != "path"}, default=str)
+    return redact_paths(raw, known)
+
+
 # -- figures (Plotly) --------------------------------------------------------------------------
 
 _BASE_COLOUR = "#9e9e9e"
@@ -338,37 +471,14 @@ def elicitation_figure(frame: pd.DataFrame):
     return fig
 
 
-def map_quality_figure(frame: pd.DataFrame):
-    """Horizontal bars per measure, one colour per map (UMAP, PCA)."""
+def _grouped_hbars(frame: pd.DataFrame, group: str, height: int, x_max: float):
+    """Horizontal bars of ``value`` per ``measure`` (top to bottom in table order), one colour
+    and legend entry per value of the ``group`` column, x from 0 to ``x_max``."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    for i, method in enumerate(dict.fromkeys(frame["map"])):
-        sub = frame[frame["map"] == method]
-        fig.add_trace(
-            go.Bar(
-                y=sub["measure"],
-                x=sub["value"],
-                name=method,
-                orientation="h",
-                marker={"color": _PALETTE[i]},
-                text=[f"{v:.2f}" for v in sub["value"]],
-                textposition="outside",
-            )
-        )
-    _layout(fig, 120 + 60 * frame["measure"].nunique(), barmode="group")
-    fig.update_xaxes(range=[0, 1.1])
-    fig.update_yaxes(autorange="reversed")
-    return fig
-
-
-def taste_figure(frame: pd.DataFrame):
-    """Horizontal bars per taste-panel measure, one colour per artifact (all on 0..1)."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    for i, name in enumerate(dict.fromkeys(frame["artifact"])):
-        sub = frame[frame["artifact"] == name]
+    for i, name in enumerate(dict.fromkeys(frame[group])):
+        sub = frame[frame[group] == name]
         fig.add_trace(
             go.Bar(
                 y=sub["measure"],
@@ -380,11 +490,19 @@ def taste_figure(frame: pd.DataFrame):
                 textposition="outside",
             )
         )
-    _layout(
-        fig,
-        120 + 22 * frame["measure"].nunique() * max(frame["artifact"].nunique(), 1),
-        barmode="group",
-    )
-    fig.update_xaxes(range=[0, 1.15])
+    _layout(fig, height, barmode="group")
+    fig.update_xaxes(range=[0, x_max])
     fig.update_yaxes(autorange="reversed")
     return fig
+
+
+def map_quality_figure(frame: pd.DataFrame):
+    """Horizontal bars per measure, one colour per map (UMAP, PCA)."""
+    return _grouped_hbars(frame, "map", 120 + 60 * frame["measure"].nunique(), 1.1)
+
+
+def taste_figure(frame: pd.DataFrame):
+    """Horizontal bars per taste-panel measure, one colour per artifact (all on 0..1)."""
+    # Each measure holds one bar per artifact: the height grows with both.
+    height = 120 + 22 * frame["measure"].nunique() * max(frame["artifact"].nunique(), 1)
+    return _grouped_hbars(frame, "artifact", height, 1.15)
