@@ -255,7 +255,11 @@ class FoldIn:
         return FoldInResult(None, scores)
 
     def attribute(
-        self, item_codes: np.ndarray, ratings: np.ndarray, target_codes: np.ndarray
+        self,
+        item_codes: np.ndarray,
+        ratings: np.ndarray,
+        target_codes: np.ndarray,
+        result: FoldInResult | None = None,
     ) -> Attribution:
         """Split each target item's score into one term per rated item plus named extra terms.
 
@@ -283,6 +287,8 @@ class FoldIn:
         Args:
             item_codes, ratings: the profile, as :meth:`fold_in` takes it ((n,) each).
             target_codes: (m,) item codes to explain.
+            result: what :meth:`fold_in` returned for this same profile, when the caller has it
+                (the serving path does): saves solving the profile a second time.
         """
         codes = np.asarray(item_codes, dtype=np.int64)
         ratings = np.asarray(ratings, dtype=np.float64)
@@ -290,7 +296,8 @@ class FoldIn:
         self._check_profile(codes, ratings)
         if len(targets) and (targets.min() < 0 or targets.max() >= self.n_items):
             raise ConfigError(f"target_codes must lie in 0..{self.n_items - 1}")
-        result = self.fold_in(codes, ratings)
+        if result is None:
+            result = self.fold_in(codes, ratings)
         scores = result.scores[targets].astype(np.float64)
         terms = np.zeros((len(targets), len(codes)))
         if result.fallback is not None or self.method == "popularity":

@@ -480,6 +480,11 @@ def test_attribute_sums_to_the_score(rng, method):
     scores = fold.fold_in(codes, ratings).scores
     np.testing.assert_allclose(att.scores, scores, rtol=1e-6)
     np.testing.assert_allclose(total, scores, rtol=1e-5, atol=1e-5 * np.abs(scores).max())
+    # Given the profile's fold-in result (as the serving path passes it): the same attribution.
+    given = fold.attribute(codes, ratings, targets, fold.fold_in(codes, ratings))
+    np.testing.assert_array_equal(given.contributions, att.contributions)
+    np.testing.assert_array_equal(given.scores, att.scores)
+    assert given.extras.keys() == att.extras.keys()
 
 
 def test_leave_one_out_equals_refolding(rng):

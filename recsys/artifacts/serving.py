@@ -418,7 +418,8 @@ class Artifact:
         terms of :meth:`explain`), "" where none is positive."""
         if len(prof.codes) == 0 or len(targets) == 0 or prof.result.fallback:
             return [""] * len(targets)
-        contrib = self.fold_in_model.attribute(prof.codes, prof.ratings, targets).contributions
+        fold = self.fold_in_model
+        contrib = fold.attribute(prof.codes, prof.ratings, targets, prof.result).contributions
         best = np.argmax(contrib, axis=1)
         titles = self.items["title"].to_numpy()
         return [titles[prof.codes[j]] if contrib[t, j] > 0 else "" for t, j in enumerate(best)]
@@ -455,7 +456,7 @@ class Artifact:
         support = max(int(min_ratings), self._support(min_support))
         prof = self.profile(ratings)
         fold = self.fold_in_model
-        parts = fold.attribute(prof.codes, prof.ratings, np.array([code]))
+        parts = fold.attribute(prof.codes, prof.ratings, np.array([code]), prof.result)
         without = fold.leave_one_out(prof.codes, prof.ratings).astype(np.float64)
         score = float(prof.result.scores[code])
         scores_without = without[:, code]
