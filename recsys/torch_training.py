@@ -243,6 +243,16 @@ class TorchTrainer:
         self.device = distributed.rank_device(resolve_device(ctx.device))
         self.gen = torch_seed(ctx.seed, "cpu")
 
+    def net_scores(self, net: nn.Module) -> Callable[[np.ndarray], np.ndarray]:
+        """(n,) user codes -> ``net.score_all`` of them on :attr:`device`, as (n, n_items) float32
+        numpy: the ``score_fn`` of a network that scores every item in one call."""
+
+        def score(users: np.ndarray) -> np.ndarray:
+            u = torch.as_tensor(np.asarray(users, np.int64), device=self.device)
+            return net.score_all(u).float().cpu().numpy()
+
+        return score
+
     def run(
         self,
         net: nn.Module,

@@ -178,24 +178,18 @@ class BPR(Recommender):
             neg = sampler.sample(batch_users, gen)
             return batch_users[part], items[batch][part], neg[part]
 
-        self._device = trainer.device
-        self._net = BPRNet(train.n_users, train.n_items, cfg.factors, cfg.init_std, gen)
+        net = BPRNet(train.n_users, train.n_items, cfg.factors, cfg.init_std, gen)
         self.history = trainer.run(
-            self._net,
+            net,
             make_batch=make_batch,
             loss=partial(_bpr_loss, reg=cfg.reg),
-            score_fn=self._score_torch,
+            score_fn=trainer.net_scores(net),
             unit="triples",
         )
-        net = self._net
+        # The numpy factors are the model from here on; the network is not kept.
         self.user_factors = as_numpy(net.user.weight)
         self.item_factors = as_numpy(net.item.weight)
         self.item_bias = as_numpy(net.item_bias.weight).ravel()
-        del self._net  # the numpy factors are the model from here on
-
-    def _score_torch(self, users: np.ndarray) -> np.ndarray:
-        u = torch.as_tensor(np.asarray(users, np.int64), device=self._device)
-        return self._net.score_all(u).float().cpu().numpy()
 
     # -- after fit --------------------------------------------------------------------------------
     def score(self, users: np.ndarray) -> np.ndarray:

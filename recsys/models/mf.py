@@ -185,7 +185,7 @@ class BiasedMF(Recommender):
             self._net,
             make_batch=make_batch,
             loss=partial(_mse_loss, reg=cfg.reg),
-            score_fn=self._score_torch,
+            score_fn=trainer.net_scores(self._net),
             unit="ratings",
             valid_fn=neg_valid_rmse if valid is not None else None,
             valid_name=_NEG_RMSE,
@@ -197,10 +197,6 @@ class BiasedMF(Recommender):
         self.user_bias = as_numpy(net.user_bias.weight).ravel()
         self.item_bias = as_numpy(net.item_bias.weight).ravel()
         del self._net  # the numpy factors are the model from here on
-
-    def _score_torch(self, users: np.ndarray) -> np.ndarray:
-        u = torch.as_tensor(np.asarray(users, np.int64), device=self._device)
-        return self._net.score_all(u).float().cpu().numpy()
 
     @torch.no_grad()
     def _predict_torch(
