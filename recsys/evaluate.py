@@ -106,13 +106,14 @@ def evaluate_ranking(
     ks: Sequence[int] = DEFAULT_KS,
     batch: int = 1024,
     score_fn: Callable[[np.ndarray], np.ndarray] | None = None,
-    sparse_max: int = SPARSE_MAX_TRAIN_RATINGS,
+    sparse_max: int | None = SPARSE_MAX_TRAIN_RATINGS,
 ) -> dict[str, Any]:
     """Ranking metrics of a fitted model on ``split`` (mean over users with a relevant item).
 
     Each tested user's known items (``split.exclude``) are removed from their ranking.
     ``"sparse_items"`` holds :func:`sparse_item_ndcg` for test items with fewer than
-    ``sparse_max`` training ratings (mean over users with such a relevant item).
+    ``sparse_max`` training ratings (mean over users with such a relevant item); with
+    ``sparse_max=None`` it is neither computed nor returned (callers that read one metric).
     """
     relevant_all = split.relevant().to_csr()
     users = np.flatnonzero(np.diff(relevant_all.indptr) > 0)
@@ -123,7 +124,9 @@ def evaluate_ranking(
     if score_fn is None:
         score_fn = _fold_in_scorer(model, split) if split.protocol == "users" else model.score
     # Items with few training ratings (of any value), whose vectors rest on little data.
-    sparse = np.bincount(split.train.item, minlength=split.train.n_items) < sparse_max
+    sparse = None
+    if sparse_max is not None:
+        sparse = np.bincount(split.train.item, minlength=split.train.n_items) < sparse_max
     kmax = max(ks)
     ranked = np.empty((len(users), kmax), np.int64)
     sparse_ndcg = []
@@ -131,10 +134,13 @@ def evaluate_ranking(
         chunk = users[start : start + batch]
         scores = score_fn(chunk)
         ranked[start : start + len(chunk)] = M.top_k(scores, kmax, exclude_all[chunk])
-        sparse_ndcg.append(
-            sparse_item_ndcg(scores, exclude_all[chunk], relevant_all[chunk], sparse, 10)
-        )
+        if sparse is not None:
+            sparse_ndcg.append(
+                sparse_item_ndcg(scores, exclude_all[chunk], relevant_all[chunk], sparse, 10)
+            )
     out = _ranking_metrics(ranked, relevant_all[users], ks, item_counts, n_train_users)
+    if sparse is None:
+        return out
     per_user = np.concatenate(sparse_ndcg) if sparse_ndcg else np.zeros(0)
     per_user = per_user[~np.isnan(per_user)]
     out["sparse_items"] = {
@@ -198,7 +204,7 @@ def quality_by_profile_size(
     out = {}
     for n in sizes:
         scorer = _fold_in_scorer(model, split, n, np.random.default_rng(seed + n))
-        metrics = evaluate_ranking(model, split, ks=(k,), score_fn=scorer)
+        metrics = evaluate_ranking(model, split, ks=(k,), score_fn=scorer, sparse_max=None)
         out[str(n)] = {f"ndcg@{k}": metrics[f"ndcg@{k}"], f"recall@{k}": metrics[f"recall@{k}"]}
     return out
 
@@ -231,7 +237,8 @@ def elicitation_quality(
     orders["groups"] = elicitation_order("given", split.train, given=given)
 
     def ndcg(score_fn: Callable[[np.ndarray], np.ndarray]) -> float:
-        return evaluate_ranking(model, split, ks=(k,), score_fn=score_fn)[f"ndcg@{k}"]
+        metrics = evaluate_ranking(model, split, ks=(k,), score_fn=score_fn, sparse_max=None)
+        return metrics[f"ndcg@{k}"]
 
     return elicitation_curves(model.fold_in_state(), split.profiles, ndcg, orders, sizes)
 

@@ -130,7 +130,7 @@ def tune_model(
     def measure(model) -> float:
         if protocol == "ratings":
             return float(evaluate_ratings(model, vsplit)[metric])
-        return float(evaluate_ranking(model, vsplit, ks=(10,))[metric])
+        return float(evaluate_ranking(model, vsplit, ks=(10,), sparse_max=None)[metric])
 
     space = {k: v for k, v in cls.search_space.items() if k not in fixed_flat}
     train_space = {k: v for k, v in space.items() if not k.startswith("fold_in.")}

@@ -50,6 +50,14 @@ def test_ranking_results_report_sparse_items(split):
     assert 0.0 <= sparse["ndcg@10"] <= 1.0
 
 
+def test_sparse_max_none_skips_only_the_sparse_items_block(split):
+    fitted = E.fit_on_split("itemknn", split)
+    full = E.evaluate_ranking(fitted.model, split, ks=(10, 20))
+    lean = E.evaluate_ranking(fitted.model, split, ks=(10, 20), sparse_max=None)
+    assert "sparse_items" not in lean
+    assert lean == {k: v for k, v in full.items() if k != "sparse_items"}
+
+
 def test_best_epoch_follows_run_epochs_rule():
     hist = [
         {"epoch": 1, "valid_ndcg@10": 0.1},
