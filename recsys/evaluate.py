@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from . import features
 from . import metrics as M
 from .data import Dataset, Interactions
+from .elicitation import elicitation_curves, elicitation_order, profile_scorers
 from .models import make_model, model_class
 from .models.base import EpochCallback, Recommender
 from .splits import Split, make_split, random_split, validation_split
@@ -82,22 +83,14 @@ def _fold_in_scorer(
     With ``max_ratings``, a user with more profile ratings folds in only a random ``max_ratings``
     of them, drawn from ``rng`` in the order users are scored.
     """
-    state = model.fold_in_state()
-    prof = split.profiles
-    order = np.argsort(prof.user, kind="stable")
-    u_sorted = prof.user[order]
 
-    def score(users: np.ndarray) -> np.ndarray:
-        out = np.empty((len(users), model.n_items), np.float32)
-        for row, u in enumerate(users):
-            lo, hi = np.searchsorted(u_sorted, [u, u + 1])
-            idx = order[lo:hi]
-            if max_ratings is not None and len(idx) > max_ratings:
-                idx = rng.choice(idx, size=max_ratings, replace=False)
-            out[row] = state.fold_in(prof.item[idx], prof.rating[idx]).scores
-        return out
+    def at_most(rows: np.ndarray) -> np.ndarray:
+        if len(rows) <= max_ratings:
+            return rows
+        return rng.choice(rows, size=max_ratings, replace=False)
 
-    return score
+    scorer = profile_scorers(model.fold_in_state(), split.profiles)
+    return scorer(at_most if max_ratings is not None else None)
 
 
 def evaluate_ranking(
@@ -223,7 +216,6 @@ def elicitation_quality(
     :func:`recsys.onboarding.onboarding_groups`, built from the training part's rating counts
     and the model's item embeddings). Returns ``{strategy: {str(n): ndcg}}``.
     """
-    from .elicitation import elicitation_curves, elicitation_order
     from .onboarding import onboarding_groups
 
     train_items = items.copy()
