@@ -227,14 +227,13 @@ def _model_params(raw: dict | None, models: Sequence[str]) -> dict[str, dict]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from . import distributed
-    from .models import MODEL_NAMES, model_class
+    from .models import MODEL_NAMES, exportable_models, model_class
 
     cls = model_class(args.model)
     if not cls.has_item_embeddings:  # refuse before any loading, evaluating or fitting
-        exportable = [m for m in MODEL_NAMES if model_class(m).has_item_embeddings]
         raise ConfigError(
             f"{args.model} has no item embeddings to export; train one of "
-            f"{', '.join(exportable)} (use `evaluate` to measure {args.model})"
+            f"{', '.join(exportable_models())} (use `evaluate` to measure {args.model})"
         )
     if distributed.env_world_size() <= 1:
         return _train(args)

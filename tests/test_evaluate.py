@@ -142,3 +142,19 @@ def test_no_model_name_lists_outside_the_registry():
     for rel in ("recsys/evaluate.py", "recsys/tune.py", "recsys/cli.py"):
         found = pattern.findall((ROOT / rel).read_text())
         assert not found, f"{rel} names models {found}: read a class attribute instead"
+
+
+def test_export_refusal_names_the_exportable_models_from_the_registry():
+    from recsys.artifacts.export import export_model
+    from recsys.errors import ConfigError
+    from recsys.models import exportable_models, make_model
+
+    exportable = exportable_models()
+    assert exportable == tuple(m for m in MODEL_NAMES if model_class(m).has_item_embeddings)
+    assert {"hybrid", "content"} <= set(exportable) and "bias" not in exportable
+    message = (
+        "model 'pop' has no item embeddings to export; export one of ials, bpr, mf, ncf, hybrid, "
+        "content (pop, itemknn, ease, bias are evaluated but not exported)"
+    )
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        export_model(make_model("pop"), None, "unused")

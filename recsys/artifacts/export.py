@@ -42,17 +42,21 @@ def export_model(
     ``map_quality``). Copies the dataset's README.txt
     (its licence) from ``dataset_dir`` when present, records ``min_support`` (the ratings a movie
     needs to be shown in picks and neighbours by default) and writes atomically. Models without
-    item embeddings (pop, itemknn, ease) are refused: the map, the neighbours index and the
-    app's visitor placement all need item vectors.
+    item embeddings (pop, itemknn, ease, bias) are refused: the map, the neighbours index and the
+    app's visitor placement all need item vectors (:func:`recsys.models.exportable_models`).
     """
     from ..map_quality import map_qualities
     from ..projection import project_items
 
     embeddings = model.item_embeddings
     if embeddings is None:
+        from ..models import MODEL_NAMES, exportable_models
+
+        exportable = exportable_models()
+        others = [m for m in MODEL_NAMES if m not in exportable]
         raise ConfigError(
             f"model {model.name!r} has no item embeddings to export; export one of "
-            "ials, bpr, mf, ncf (pop, itemknn and ease are evaluated but not exported)"
+            f"{', '.join(exportable)} ({', '.join(others)} are evaluated but not exported)"
         )
     if isinstance(min_support, bool) or not isinstance(min_support, int) or min_support < 0:
         raise ConfigError(f"min_support must be a non-negative integer, got {min_support!r}")
