@@ -145,6 +145,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise ConfigError(f"unknown model(s) {unknown}; choose from {', '.join(MODEL_NAMES)}")
     params = _model_params(args.params, args.models)
     dataset = _load_data(args)
+    shared_features = None
+    if any(model_class(m).uses_item_features for m in args.models):
+        from .features import item_features
+
+        shared_features = item_features(dataset)  # once, for tuning and evaluation
     tuned = None
     if args.tune or args.tune_time:
         from .tune import tune_models
@@ -159,6 +164,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             seed=args.seed,
             device=args.device,
             fixed=params,
+            item_features=shared_features,
         )
         params = {name: t["best_params"] for name, t in tuned.items()}
         for name, t in tuned.items():
@@ -187,6 +193,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         params=params,
         device=args.device,
         show_progress=not args.quiet,
+        item_features=shared_features,
     )
     if tuned is not None:
         result["tuning"] = tuned
@@ -220,14 +227,13 @@ def _model_params(raw: dict | None, models: Sequence[str]) -> dict[str, dict]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from . import distributed
-    from .models import MODEL_NAMES, model_class
+    from .models import MODEL_NAMES, exportable_models, model_class
 
     cls = model_class(args.model)
     if not cls.has_item_embeddings:  # refuse before any loading, evaluating or fitting
-        exportable = [m for m in MODEL_NAMES if model_class(m).has_item_embeddings]
         raise ConfigError(
             f"{args.model} has no item embeddings to export; train one of "
-            f"{', '.join(exportable)} (use `evaluate` to measure {args.model})"
+            f"{', '.join(exportable_models())} (use `evaluate` to measure {args.model})"
         )
     if distributed.env_world_size() <= 1:
         return _train(args)
@@ -266,6 +272,8 @@ def _train(args: argparse.Namespace) -> int:
     model = make_model(args.model, **params)  # validate the parameters before long work
     dataset = _load_data(args)
     check_learnable(dataset.interactions(), None if model.kind == "explicit" else args.threshold)
+    # Built once for the evaluations and the final fit (a pure function of the dataset).
+    features = item_features(dataset) if model.uses_item_features else None
     metrics = {}
     epochs_from = None
     for protocol in args.eval:
@@ -279,6 +287,7 @@ def _train(args: argparse.Namespace) -> int:
             params={args.model: params},
             device=args.device,
             show_progress=not args.quiet,
+            item_features=features,
         )
         entry = result["results"][0]
         metrics[protocol] = {
@@ -304,7 +313,7 @@ def _train(args: argparse.Namespace) -> int:
         show_progress=not args.quiet,
         checkpoint_dir=args.checkpoint_dir,
         resume=args.resume,
-        item_features=item_features(dataset) if model.uses_item_features else None,
+        item_features=features,
     )
     seconds = time.perf_counter() - start
     if not distributed.is_main():

@@ -29,7 +29,13 @@ from .data import Interactions
 from .errors import ConfigError
 from .foldin import FoldIn
 
-__all__ = ["STRATEGIES", "elicitation_order", "first_known", "elicitation_curves"]
+__all__ = [
+    "STRATEGIES",
+    "elicitation_order",
+    "first_known",
+    "elicitation_curves",
+    "profile_scorers",
+]
 
 STRATEGIES = ("random", "popular", "pop_entropy", "given")
 
@@ -90,6 +96,38 @@ def first_known(order: np.ndarray, profile_items: np.ndarray, n: int) -> np.ndar
     return asked[np.argsort(pos[asked], kind="stable")[:n]]
 
 
+def profile_scorers(
+    state: FoldIn, profiles: Interactions
+) -> Callable[[Callable[[np.ndarray], np.ndarray] | None], Callable[[np.ndarray], np.ndarray]]:
+    """Scorers of held-out users folded in from their ``profiles`` ratings by the app's code.
+
+    Returns ``scorer(choose=None)``, which gives ``score_fn(users) -> (len(users), n_items)``
+    float32 scores, one user at a time. ``choose(rows)`` gets the indices into ``profiles`` of
+    one user's ratings (in ``profiles`` order) and returns those to fold in (all of them when
+    None); it is called once per user, in the order users are scored. ``profiles`` are sorted
+    by user once, for every scorer made.
+    """
+    by_user = np.argsort(profiles.user, kind="stable")
+    user_sorted = profiles.user[by_user]
+
+    def scorer(
+        choose: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        def score(users: np.ndarray) -> np.ndarray:
+            out = np.empty((len(users), state.n_items), np.float32)
+            for row, u in enumerate(users):
+                lo, hi = np.searchsorted(user_sorted, [u, u + 1])
+                rows = by_user[lo:hi]
+                if choose is not None:
+                    rows = choose(rows)
+                out[row] = state.fold_in(profiles.item[rows], profiles.rating[rows]).scores
+            return out
+
+        return score
+
+    return scorer
+
+
 def elicitation_curves(
     state: FoldIn,
     profiles: Interactions,
@@ -104,22 +142,12 @@ def elicitation_curves(
     n_items)`` scores), e.g. ``lambda f: evaluate_ranking(None, split, (10,), score_fn=f)
     ["ndcg@10"]``, so relevance and exclusions are those of the protocol itself.
     """
-    by_user = np.argsort(profiles.user, kind="stable")
-    user_sorted = profiles.user[by_user]
+    scorer = profile_scorers(state, profiles)
 
-    def scorer(order: np.ndarray, n: int) -> Callable[[np.ndarray], np.ndarray]:
-        def score(users: np.ndarray) -> np.ndarray:
-            out = np.empty((len(users), state.n_items), np.float32)
-            for row, u in enumerate(users):
-                lo, hi = np.searchsorted(user_sorted, [u, u + 1])
-                rows = by_user[lo:hi]
-                chosen = rows[first_known(order, profiles.item[rows], n)]
-                out[row] = state.fold_in(profiles.item[chosen], profiles.rating[chosen]).scores
-            return out
-
-        return score
+    def first_n(order: np.ndarray, n: int) -> Callable[[np.ndarray], np.ndarray]:
+        return lambda rows: rows[first_known(order, profiles.item[rows], n)]
 
     return {
-        name: {str(n): float(evaluate(scorer(order, n))) for n in sizes}
+        name: {str(n): float(evaluate(scorer(first_n(order, n)))) for n in sizes}
         for name, order in orders.items()
     }

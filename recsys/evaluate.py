@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from . import features
 from . import metrics as M
 from .data import Dataset, Interactions
+from .elicitation import elicitation_curves, elicitation_order, profile_scorers
 from .models import make_model, model_class
 from .models.base import EpochCallback, Recommender
 from .splits import Split, make_split, random_split, validation_split
@@ -82,22 +83,14 @@ def _fold_in_scorer(
     With ``max_ratings``, a user with more profile ratings folds in only a random ``max_ratings``
     of them, drawn from ``rng`` in the order users are scored.
     """
-    state = model.fold_in_state()
-    prof = split.profiles
-    order = np.argsort(prof.user, kind="stable")
-    u_sorted = prof.user[order]
 
-    def score(users: np.ndarray) -> np.ndarray:
-        out = np.empty((len(users), model.n_items), np.float32)
-        for row, u in enumerate(users):
-            lo, hi = np.searchsorted(u_sorted, [u, u + 1])
-            idx = order[lo:hi]
-            if max_ratings is not None and len(idx) > max_ratings:
-                idx = rng.choice(idx, size=max_ratings, replace=False)
-            out[row] = state.fold_in(prof.item[idx], prof.rating[idx]).scores
-        return out
+    def at_most(rows: np.ndarray) -> np.ndarray:
+        if len(rows) <= max_ratings:
+            return rows
+        return rng.choice(rows, size=max_ratings, replace=False)
 
-    return score
+    scorer = profile_scorers(model.fold_in_state(), split.profiles)
+    return scorer(at_most if max_ratings is not None else None)
 
 
 def evaluate_ranking(
@@ -106,13 +99,14 @@ def evaluate_ranking(
     ks: Sequence[int] = DEFAULT_KS,
     batch: int = 1024,
     score_fn: Callable[[np.ndarray], np.ndarray] | None = None,
-    sparse_max: int = SPARSE_MAX_TRAIN_RATINGS,
+    sparse_max: int | None = SPARSE_MAX_TRAIN_RATINGS,
 ) -> dict[str, Any]:
     """Ranking metrics of a fitted model on ``split`` (mean over users with a relevant item).
 
     Each tested user's known items (``split.exclude``) are removed from their ranking.
     ``"sparse_items"`` holds :func:`sparse_item_ndcg` for test items with fewer than
-    ``sparse_max`` training ratings (mean over users with such a relevant item).
+    ``sparse_max`` training ratings (mean over users with such a relevant item); with
+    ``sparse_max=None`` it is neither computed nor returned (callers that read one metric).
     """
     relevant_all = split.relevant().to_csr()
     users = np.flatnonzero(np.diff(relevant_all.indptr) > 0)
@@ -123,7 +117,9 @@ def evaluate_ranking(
     if score_fn is None:
         score_fn = _fold_in_scorer(model, split) if split.protocol == "users" else model.score
     # Items with few training ratings (of any value), whose vectors rest on little data.
-    sparse = np.bincount(split.train.item, minlength=split.train.n_items) < sparse_max
+    sparse = None
+    if sparse_max is not None:
+        sparse = np.bincount(split.train.item, minlength=split.train.n_items) < sparse_max
     kmax = max(ks)
     ranked = np.empty((len(users), kmax), np.int64)
     sparse_ndcg = []
@@ -131,10 +127,13 @@ def evaluate_ranking(
         chunk = users[start : start + batch]
         scores = score_fn(chunk)
         ranked[start : start + len(chunk)] = M.top_k(scores, kmax, exclude_all[chunk])
-        sparse_ndcg.append(
-            sparse_item_ndcg(scores, exclude_all[chunk], relevant_all[chunk], sparse, 10)
-        )
+        if sparse is not None:
+            sparse_ndcg.append(
+                sparse_item_ndcg(scores, exclude_all[chunk], relevant_all[chunk], sparse, 10)
+            )
     out = _ranking_metrics(ranked, relevant_all[users], ks, item_counts, n_train_users)
+    if sparse is None:
+        return out
     per_user = np.concatenate(sparse_ndcg) if sparse_ndcg else np.zeros(0)
     per_user = per_user[~np.isnan(per_user)]
     out["sparse_items"] = {
@@ -198,7 +197,7 @@ def quality_by_profile_size(
     out = {}
     for n in sizes:
         scorer = _fold_in_scorer(model, split, n, np.random.default_rng(seed + n))
-        metrics = evaluate_ranking(model, split, ks=(k,), score_fn=scorer)
+        metrics = evaluate_ranking(model, split, ks=(k,), score_fn=scorer, sparse_max=None)
         out[str(n)] = {f"ndcg@{k}": metrics[f"ndcg@{k}"], f"recall@{k}": metrics[f"recall@{k}"]}
     return out
 
@@ -217,7 +216,6 @@ def elicitation_quality(
     :func:`recsys.onboarding.onboarding_groups`, built from the training part's rating counts
     and the model's item embeddings). Returns ``{strategy: {str(n): ndcg}}``.
     """
-    from .elicitation import elicitation_curves, elicitation_order
     from .onboarding import onboarding_groups
 
     train_items = items.copy()
@@ -231,7 +229,8 @@ def elicitation_quality(
     orders["groups"] = elicitation_order("given", split.train, given=given)
 
     def ndcg(score_fn: Callable[[np.ndarray], np.ndarray]) -> float:
-        return evaluate_ranking(model, split, ks=(k,), score_fn=score_fn)[f"ndcg@{k}"]
+        metrics = evaluate_ranking(model, split, ks=(k,), score_fn=score_fn, sparse_max=None)
+        return metrics[f"ndcg@{k}"]
 
     return elicitation_curves(model.fold_in_state(), split.profiles, ndcg, orders, sizes)
 

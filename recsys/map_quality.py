@@ -17,14 +17,20 @@ Everything is numpy; sizes here are a few thousand items, so (n, n) matrices are
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from .errors import ConfigError
 from .index import normalize_rows
 
-__all__ = ["trustworthiness", "knn_genre_agreement", "random_pair_genre_agreement", "map_quality"]
+__all__ = [
+    "trustworthiness",
+    "knn_genre_agreement",
+    "random_pair_genre_agreement",
+    "map_quality",
+    "map_qualities",
+]
 
 
 def _knn(distances: np.ndarray, k: int) -> np.ndarray:
@@ -60,14 +66,24 @@ def trustworthiness(embeddings: np.ndarray, coords: np.ndarray, k: int = 10) -> 
     k nearest neighbours of i that are not among its k nearest in the full space and r(i, j) is
     j's rank (1 = nearest) among i's neighbours in the full space.
     """
-    n = len(embeddings)
-    _check(n, k)
-    full = _cosine_distances(embeddings)
+    _check(len(embeddings), k)
+    return _trustworthiness(_full_space_ranks(_cosine_distances(embeddings)), coords, k)
+
+
+def _full_space_ranks(full: np.ndarray) -> np.ndarray:
+    """(n, n) rank[i, j]: position of j in row i's order by the distances ``full`` (0 = i
+    itself, 1 = nearest). Overwrites ``full``'s diagonal."""
+    n = len(full)
     np.fill_diagonal(full, -np.inf)  # i itself has rank 0
-    # rank[i, j] = position of j in row i's full-space order (0 = i itself, 1 = nearest).
     order = np.argsort(full, axis=1, kind="stable")
     rank = np.empty_like(order)
     rank[np.arange(n)[:, None], order] = np.arange(n)[None, :]
+    return rank
+
+
+def _trustworthiness(rank: np.ndarray, coords: np.ndarray, k: int) -> float:
+    """Trustworthiness@k of ``coords`` given the full space's :func:`_full_space_ranks`."""
+    n = len(rank)
     map_nn = _knn(_euclidean_distances(coords), k)
     penalty = np.maximum(np.take_along_axis(rank, map_nn, axis=1) - k, 0)
     return float(1.0 - 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)) * penalty.sum())
@@ -117,17 +133,43 @@ def map_quality(
     Returns ``{"on": {...}, "trustworthiness@k": t, "genre_agreement@k": {"map", "full_space",
     "random_pairs"}}``.
     """
+    maps = {"map": coords}
+    return map_qualities(embeddings, maps, genres, counts, min_count=min_count, k=k)["map"]
+
+
+def map_qualities(
+    embeddings: np.ndarray,
+    maps: Mapping[str, np.ndarray],
+    genres: Sequence[Sequence[str]],
+    counts: np.ndarray,
+    *,
+    min_count: int = 20,
+    k: int = 10,
+) -> dict[str, dict]:
+    """:func:`map_quality` of several maps (name -> (n_items, 2) coords) of the same embeddings:
+    the full-space part (neighbour ranks, genre agreement, random pairs) is computed once.
+
+    Returns ``{name: map_quality block}`` in the order of ``maps``.
+    """
     keep = (np.asarray(counts) >= min_count) & (np.linalg.norm(embeddings, axis=1) > 0)
     idx = np.flatnonzero(keep)
     _check(len(idx), k)
-    emb, xy = np.asarray(embeddings)[idx], np.asarray(coords)[idx]
+    emb = np.asarray(embeddings)[idx]
     sub_genres = [list(genres[i]) for i in idx]
-    return {
-        "on": {"min_ratings": int(min_count), "n_items": int(len(idx)), "k": int(k)},
-        f"trustworthiness@{k}": round(trustworthiness(emb, xy, k), 4),
-        f"genre_agreement@{k}": {
-            "map": round(knn_genre_agreement(_euclidean_distances(xy), sub_genres, k), 4),
-            "full_space": round(knn_genre_agreement(_cosine_distances(emb), sub_genres, k), 4),
-            "random_pairs": round(random_pair_genre_agreement(sub_genres), 4),
-        },
-    }
+    full = _cosine_distances(emb)
+    full_space = round(knn_genre_agreement(full, sub_genres, k), 4)
+    random_pairs = round(random_pair_genre_agreement(sub_genres), 4)
+    rank = _full_space_ranks(full)  # overwrites full's diagonal: after its genre agreement
+    out = {}
+    for name, coords in maps.items():
+        xy = np.asarray(coords)[idx]
+        out[name] = {
+            "on": {"min_ratings": int(min_count), "n_items": int(len(idx)), "k": int(k)},
+            f"trustworthiness@{k}": round(_trustworthiness(rank, xy, k), 4),
+            f"genre_agreement@{k}": {
+                "map": round(knn_genre_agreement(_euclidean_distances(xy), sub_genres, k), 4),
+                "full_space": full_space,
+                "random_pairs": random_pairs,
+            },
+        }
+    return out

@@ -197,7 +197,8 @@ def ratings_split(data: Interactions, test_frac: float = 0.2, seed: int = 42) ->
 def check_learnable(data: Interactions, threshold: float | None) -> None:
     """Refuse data no model can learn from: fewer than two users, or (for models that learn from
     positives, ``threshold`` not None) no rating at or above ``threshold``."""
-    n_users = len(np.unique(data.user))
+    # O(n): "fewer than two users" is "no rating, or every rating by the first rater".
+    n_users = 0 if len(data.user) == 0 else 1 if (data.user == data.user[0]).all() else 2
     if n_users < 2:
         raise ConfigError(
             f"the data has {n_users} user(s) with ratings; collaborative filtering learns what "
@@ -220,7 +221,9 @@ def _check_testable(split: Split) -> None:
                 "needs at least a few ratings on each side (more data or another --test-frac)"
             )
         return
-    if len(split.relevant()) == 0 or len(split.train_for("implicit")) == 0:
+    # Same as len(split.relevant()) == 0 or len(split.train_for("implicit")) == 0, no copies.
+    threshold = split.threshold
+    if not (split.test.rating >= threshold).any() or not (split.train.rating >= threshold).any():
         raise ConfigError(
             f"the {split.protocol} split left no test user with a rating at or above "
             f"{split.threshold:g} (or nothing to train on); the protocol needs held-out positives "

@@ -130,7 +130,7 @@ def tune_model(
     def measure(model) -> float:
         if protocol == "ratings":
             return float(evaluate_ratings(model, vsplit)[metric])
-        return float(evaluate_ranking(model, vsplit, ks=(10,))[metric])
+        return float(evaluate_ranking(model, vsplit, ks=(10,), sparse_max=None)[metric])
 
     space = {k: v for k, v in cls.search_space.items() if k not in fixed_flat}
     train_space = {k: v for k, v in space.items() if not k.startswith("fold_in.")}
@@ -284,9 +284,21 @@ def tune_models(
     models: Sequence[str],
     *,
     fixed: dict | None = None,
+    item_features: Any = None,
     **kw,
 ) -> dict[str, dict]:
     """:func:`tune_model` for each model with the same budget; ``fixed`` maps model ->
-    parameters kept constant."""
+    parameters kept constant. ``item_features`` (built once by the caller) reach the models
+    with ``uses_item_features``; when None, :func:`tune_model` builds them."""
     fixed = fixed or {}
-    return {m: tune_model(m, dataset, protocol, fixed=fixed.get(m), **kw) for m in models}
+    return {
+        m: tune_model(
+            m,
+            dataset,
+            protocol,
+            fixed=fixed.get(m),
+            item_features=item_features if model_class(m).uses_item_features else None,
+            **kw,
+        )
+        for m in models
+    }

@@ -50,6 +50,14 @@ def test_ranking_results_report_sparse_items(split):
     assert 0.0 <= sparse["ndcg@10"] <= 1.0
 
 
+def test_sparse_max_none_skips_only_the_sparse_items_block(split):
+    fitted = E.fit_on_split("itemknn", split)
+    full = E.evaluate_ranking(fitted.model, split, ks=(10, 20))
+    lean = E.evaluate_ranking(fitted.model, split, ks=(10, 20), sparse_max=None)
+    assert "sparse_items" not in lean
+    assert lean == {k: v for k, v in full.items() if k != "sparse_items"}
+
+
 def test_best_epoch_follows_run_epochs_rule():
     hist = [
         {"epoch": 1, "valid_ndcg@10": 0.1},
@@ -134,3 +142,19 @@ def test_no_model_name_lists_outside_the_registry():
     for rel in ("recsys/evaluate.py", "recsys/tune.py", "recsys/cli.py"):
         found = pattern.findall((ROOT / rel).read_text())
         assert not found, f"{rel} names models {found}: read a class attribute instead"
+
+
+def test_export_refusal_names_the_exportable_models_from_the_registry():
+    from recsys.artifacts.export import export_model
+    from recsys.errors import ConfigError
+    from recsys.models import exportable_models, make_model
+
+    exportable = exportable_models()
+    assert exportable == tuple(m for m in MODEL_NAMES if model_class(m).has_item_embeddings)
+    assert {"hybrid", "content"} <= set(exportable) and "bias" not in exportable
+    message = (
+        "model 'pop' has no item embeddings to export; export one of ials, bpr, mf, ncf, hybrid, "
+        "content (pop, itemknn, ease, bias are evaluated but not exported)"
+    )
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        export_model(make_model("pop"), None, "unused")

@@ -8,6 +8,7 @@ import pytest
 from recsys.errors import ConfigError
 from recsys.map_quality import (
     knn_genre_agreement,
+    map_qualities,
     map_quality,
     random_pair_genre_agreement,
     trustworthiness,
@@ -64,3 +65,15 @@ def test_map_quality_block_uses_well_rated_items_only(rng):
     assert agree["map"] > agree["random_pairs"] and 0 < q["trustworthiness@5"] <= 1
     with pytest.raises(ConfigError, match="at least 12 items"):
         map_quality(emb, coords, genres, counts, min_count=1000, k=5)
+
+
+def test_map_qualities_equal_one_map_quality_per_map(rng):
+    emb = rng.normal(size=(80, 8)).astype(np.float32)
+    maps = {"umap": emb[:, :2].copy(), "pca": rng.normal(size=(80, 2))}
+    genres = [["A"] if e[0] > 0 else ["B", "C"] for e in emb]
+    counts = np.r_[np.full(60, 30), np.full(20, 2)]
+    got = map_qualities(emb, maps, genres, counts, min_count=20, k=5)
+    assert list(got) == ["umap", "pca"]
+    for name, xy in maps.items():
+        assert got[name] == map_quality(emb, xy, genres, counts, min_count=20, k=5)
+    assert got["umap"]["trustworthiness@5"] == round(trustworthiness(emb[:60], maps["umap"][:60], 5), 4)

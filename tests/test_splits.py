@@ -8,6 +8,7 @@ import pytest
 from recsys.data import Interactions
 from recsys.errors import ConfigError
 from recsys.splits import (
+    check_learnable,
     leave_last_n_split,
     make_split,
     random_split,
@@ -115,3 +116,17 @@ def test_bad_fractions_are_refused(rng, bad):
 def test_unknown_protocol(rng):
     with pytest.raises(ConfigError, match="unknown protocol 'foo'"):
         make_split("foo", _data(rng))
+
+
+@pytest.mark.parametrize("users", [[], [3], [3, 3, 3], [3, 3, 4], [0, 5, 0]])
+def test_check_learnable_counts_users_as_np_unique_did(users):
+    n = len(users)
+    data = Interactions(
+        np.array(users, np.int32), np.zeros(n, np.int32), np.full(n, 5.0, np.float32), 6, 1
+    )
+    n_users = len(np.unique(data.user))
+    if n_users >= 2:
+        check_learnable(data, 4.0)
+    else:
+        with pytest.raises(ConfigError, match=rf"the data has {n_users} user\(s\) with ratings"):
+            check_learnable(data, 4.0)

@@ -38,29 +38,34 @@ def export_model(
     Computes the 2-D maps here so the app never has to: UMAP (if installed, else PCA) and PCA,
     each fitted on the movies with at least ``map_min_ratings`` ratings, the rest placed beside
     their nearest fitted movies (see :func:`recsys.projection.project_items`), and measures how
-    faithful each map is to the full space (:func:`recsys.map_quality.map_quality`, manifest
+    faithful each map is to the full space (:func:`recsys.map_quality.map_qualities`, manifest
     ``map_quality``). Copies the dataset's README.txt
     (its licence) from ``dataset_dir`` when present, records ``min_support`` (the ratings a movie
     needs to be shown in picks and neighbours by default) and writes atomically. Models without
-    item embeddings (pop, itemknn, ease) are refused: the map, the neighbours index and the
-    app's visitor placement all need item vectors.
+    item embeddings (pop, itemknn, ease, bias) are refused: the map, the neighbours index and the
+    app's visitor placement all need item vectors (:func:`recsys.models.exportable_models`).
     """
-    from ..map_quality import map_quality
+    from ..map_quality import map_qualities
     from ..projection import project_items
 
     embeddings = model.item_embeddings
     if embeddings is None:
+        from ..models import MODEL_NAMES, exportable_models
+
+        exportable = exportable_models()
+        others = [m for m in MODEL_NAMES if m not in exportable]
         raise ConfigError(
             f"model {model.name!r} has no item embeddings to export; export one of "
-            "ials, bpr, mf, ncf (pop, itemknn and ease are evaluated but not exported)"
+            f"{', '.join(exportable)} ({', '.join(others)} are evaluated but not exported)"
         )
     if isinstance(min_support, bool) or not isinstance(min_support, int) or min_support < 0:
         raise ConfigError(f"min_support must be a non-negative integer, got {min_support!r}")
     first_genre = np.array([g[0] if len(g) else "" for g in dataset.items["genres"]], dtype=object)
     counts = dataset.items["n_ratings"].to_numpy()
-    maps = {}
-    for method in dict.fromkeys([projection_method, "pca"]):
-        maps[method] = project_items(
+    genres = list(dataset.items["genres"])
+
+    def project(method: str) -> tuple[np.ndarray, dict]:
+        return project_items(
             embeddings,
             method,
             seed=seed,
@@ -68,15 +73,18 @@ def export_model(
             min_count=map_min_ratings,
             groups=first_genre,
         )
-    coords, proj_info = maps[projection_method]
-    quality = {}
-    for xy, info in maps.values():
-        try:
-            quality[info["method"]] = map_quality(
-                embeddings, xy, list(dataset.items["genres"]), counts
-            )
-        except ConfigError as exc:  # a catalogue too small to measure: say so, export anyway
-            log.info("map quality not measured: %s", exc)
+
+    # The requested map first; a PCA map beside it only when that was not already PCA ("auto"
+    # falls back to PCA without umap-learn).
+    coords, proj_info = project(projection_method)
+    maps = {proj_info["method"]: (coords, proj_info)}
+    if proj_info["method"] != "pca":
+        maps["pca"] = project("pca")
+    try:
+        quality = map_qualities(embeddings, {m: xy for m, (xy, _) in maps.items()}, genres, counts)
+    except ConfigError as exc:  # a catalogue too small to measure: say so, export anyway
+        log.info("map quality not measured: %s", exc)
+        quality = {}
     license_text = None
     if dataset_dir is not None and (Path(dataset_dir) / "README.txt").exists():
         license_text = (Path(dataset_dir) / "README.txt").read_text(

@@ -11,7 +11,15 @@ import importlib
 from ..errors import ConfigError
 from .base import EpochCallback, FitContext, Recommender
 
-__all__ = ["MODEL_NAMES", "Recommender", "FitContext", "EpochCallback", "make_model", "model_class"]
+__all__ = [
+    "MODEL_NAMES",
+    "Recommender",
+    "FitContext",
+    "EpochCallback",
+    "make_model",
+    "model_class",
+    "exportable_models",
+]
 
 # registry name -> (module in recsys.models, class name)
 _REGISTRY: dict[str, tuple[str, str]] = {
@@ -41,3 +49,9 @@ def model_class(name: str) -> type[Recommender]:
 def make_model(name: str, **params) -> Recommender:
     """A fresh model by registry name, with hyper-parameter overrides (checked against Config)."""
     return model_class(name)(**params)
+
+
+def exportable_models() -> tuple[str, ...]:
+    """The models with item embeddings (``has_item_embeddings``), in registry order: the ones
+    ``train`` can export (the map, the neighbours index and fold-in need item vectors)."""
+    return tuple(m for m in MODEL_NAMES if model_class(m).has_item_embeddings)
