@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 from test_app import (
-    APP,
-    TIMEOUT,
     USERS_METRICS,
     build_fixture_root,
     expected_titles,
@@ -258,7 +256,3 @@ def test_elicitation_sentence_needs_two_measured_strategies():
     manifest["metrics"]["users"]["metrics"]["elicitation"]["pop_entropy"] = {"5": 0.2}
     text = elicitation_sentence(manifest)
     assert "popular and divisive movies first works best" in text and "vs 0.100" in text
-
-
-def test_app_file_is_the_entrypoint():
-    assert Path(APP).name == "app.py" and TIMEOUT > 0
