@@ -60,6 +60,36 @@ def synthetic_dir(tmp_path_factory) -> Path:
     return write_movielens_csv(tmp_path_factory.mktemp("synthetic") / "synth", SynthConfig())
 
 
+@pytest.fixture(scope="session")
+def artifacts_root(tmp_path_factory) -> Path:
+    """test_app.py's two fixture artifacts ('ials' default, 'bpr'), built once per session.
+
+    Shared by the AppTest files: read only (a test that edits an artifact copies it first).
+    """
+    from test_app import build_fixture_root
+
+    return build_fixture_root(tmp_path_factory.mktemp("artifacts"))
+
+
+@pytest.fixture(scope="session")
+def model(artifacts_root):
+    """The default fixture artifact, loaded once per session."""
+    import recsys
+
+    return recsys.load(artifacts_root / "ials")
+
+
+@pytest.fixture
+def app(monkeypatch, artifacts_root):
+    """The app on the fixture artifacts (AppTest), after its first run without an exception."""
+    from test_app import new_app
+
+    at = new_app(monkeypatch, artifacts_root)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 @pytest.fixture(autouse=True)
 def _streamlit_navigation_mode(monkeypatch):
     """Run AppTest apps as a server runs them after its first request.
@@ -81,4 +111,3 @@ def _streamlit_navigation_mode(monkeypatch):
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init)
-

@@ -14,7 +14,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_app import (
     USERS_METRICS,
-    build_fixture_root,
     expected_titles,
     grid_ids,
     make_artifact,
@@ -42,17 +41,6 @@ def with_curves(curves: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def artifacts_root(tmp_path_factory) -> Path:
-    """test_app's two fixture artifacts (no elicitation curves)."""
-    return build_fixture_root(tmp_path_factory.mktemp("artifacts"))
-
-
-@pytest.fixture(scope="module")
-def model(artifacts_root) -> recsys.Artifact:
-    return recsys.load(artifacts_root / "ials")
-
-
-@pytest.fixture(scope="module")
 def curves_root(tmp_path_factory) -> Path:
     """Two artifacts whose manifests hold elicitation curves ('ials' default: groups best)."""
     root = tmp_path_factory.mktemp("curves")
@@ -64,10 +52,8 @@ def curves_root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def at(monkeypatch, artifacts_root) -> AppTest:
-    app = new_app(monkeypatch, artifacts_root)
-    app.run()
-    assert not app.exception, app.exception
+def at(app) -> AppTest:
+    """conftest's app (test_app's fixture artifacts, no elicitation curves), by this file's name."""
     return app
 
 

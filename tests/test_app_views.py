@@ -255,11 +255,9 @@ def test_umap_pca_switch_changes_coordinates(app, views_model):
     assert any("largest variance" in c.value for c in app.caption)
 
 
-def test_no_pca_switch_without_a_pca_map(monkeypatch, tmp_path):
-    from test_app import build_fixture_root  # artifacts exported before the PCA map
-
-    root = build_fixture_root(tmp_path / "old")
-    monkeypatch.setenv("RECSYS_ARTIFACTS", str(root))
+def test_no_pca_switch_without_a_pca_map(monkeypatch, artifacts_root):
+    # conftest's artifacts_root: test_app's artifacts, exported before the PCA map
+    monkeypatch.setenv("RECSYS_ARTIFACTS", str(artifacts_root))
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.run()
     at.switch_page(MAP).run()
