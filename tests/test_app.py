@@ -163,9 +163,11 @@ def build_fixture_root(root: Path) -> Path:
     return root
 
 
-def new_app(monkeypatch, root: Path, query: dict | None = None) -> AppTest:
+def new_app(
+    monkeypatch, root: Path, query: dict | None = None, *, timeout: float = TIMEOUT
+) -> AppTest:
     monkeypatch.setenv("RECSYS_ARTIFACTS", str(root))
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(APP), default_timeout=timeout)
     for key, value in (query or {}).items():
         at.query_params[key] = value
     return at
