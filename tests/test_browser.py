@@ -3,72 +3,23 @@ Playwright (Debian's /usr/bin/chromium), rate three movies, see the picks, then 
 pages through the sidebar's links (the profile stays in the address bar) and lasso the map.
 
 Screenshots go to test-output/ (landing.png, similar.png, report.png, map.png). Uses $RECSYS_ARTIFACTS or the real
-artifacts/ when they hold a model, else the small fixture artifacts of test_app.py. The server is
-always stopped.
+artifacts/ when they hold a model, else the small fixture artifacts of test_app.py. The server
+and browser fixtures are in conftest.py (one server for the session); the server is always
+stopped.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-import recsys
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "test-output"
-sys.path.insert(0, str(ROOT / "bench"))
-from _server import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Served:
-    url: str
-    root: Path  # the artifacts the server serves
-
-    def model(self) -> recsys.Artifact:
-        return recsys.load(self.root / recsys.default_artifact(self.root))
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    env_root = os.environ.get("RECSYS_ARTIFACTS")
-    root = Path(env_root) if env_root else ROOT / "artifacts"
-    if recsys.default_artifact(root) is None:
-        from test_app import build_fixture_root
-
-        root = build_fixture_root(tmp_path_factory.mktemp("browser-artifacts"))
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    try:
-        proc, url = start_server(root, log, startup_timeout=60)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    try:
-        yield Served(url, root)
-    finally:
-        stop_server(proc)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def test_rate_three_movies_see_picks_visit_every_page(server, browser):
