@@ -1,5 +1,6 @@
-"""Start and stop a local `streamlit run app.py` and the Chromium flags, shared by the browser
-test, the load test and the app latency benchmark. Loopback only."""
+"""Start and stop a local `streamlit run app.py`, the Chromium flags, a phone-sized page and the
+map's dots as drawn, shared by the browser tests, the load test, the app latency benchmark and
+docs/take_screenshots.py. Loopback only."""
 
 from __future__ import annotations
 
@@ -93,3 +94,62 @@ def stop_server(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=15)
+
+
+# A phone: 390x844, touch, and a mobile user agent (Streamlit closes the sidebar after a tap only
+# on a mobile device).
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+PHONE_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Mobile Safari/537.36"
+)
+
+
+def new_phone_page(browser):
+    """A new page of a Playwright ``browser`` as a phone shows it."""
+    return browser.new_page(
+        viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True, user_agent=PHONE_UA
+    )
+
+
+# The movies' dots as drawn: page pixel position and movieId of every point of the map's base
+# traces (the visitor's own layers repeat movies already there), read from Plotly's own state.
+_DOTS_JS = """([gd, data]) => {
+    const box = gd.getBoundingClientRect();
+    const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+    const out = [];
+    for (const t of gd._fullData) {
+        const layers = ["Your ratings", "Your picks", "You are here", "Your trail", "Region labels"];
+        if (layers.includes(t.name)) continue;
+        if (t.name.startsWith("Search:") || t.name.startsWith("Neighbours of")) continue;
+        if (t.name.startsWith("Selected:")) continue;
+        for (let k = 0; k < t.x.length; k++) {
+            const px = xa._offset + xa.l2p(t.x[k]), py = ya._offset + ya.l2p(t.y[k]);
+            if (px < xa._offset || px > xa._offset + xa._length) continue;
+            if (py < ya._offset || py > ya._offset + ya._length) continue;
+            const movie = Number(t.customdata[k]);
+            out.push(data ? [t.x[k], t.y[k], movie] : [box.left + px, box.top + py, movie]);
+        }
+    }
+    return out;
+}"""
+
+
+def dots(page, data: bool = False) -> list[tuple[float, float, int]]:
+    """(x, y, movieId) of every dot inside the axes: page pixels, or data coordinates."""
+    plot = page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first
+    return [tuple(d) for d in plot.evaluate(f"(gd) => ({_DOTS_JS})([gd, {str(data).lower()}])")]
+
+
+def isolated_dot(page) -> tuple[float, float, int]:
+    """A dot in the middle half of the chart whose nearest other dot is farthest away (so a
+    click there can only mean that movie)."""
+    import numpy as np
+
+    pts = np.array(dots(page))
+    lo, hi = np.percentile(pts[:, :2], 25, axis=0), np.percentile(pts[:, :2], 75, axis=0)
+    middle = pts[((pts[:, :2] >= lo) & (pts[:, :2] <= hi)).all(axis=1)][:600]
+    d = np.linalg.norm(middle[:, None, :2] - pts[None, :, :2], axis=2)
+    d[d == 0] = np.inf
+    best = middle[int(np.argmax(d.min(axis=1)))]
+    return float(best[0]), float(best[1]), int(best[2])

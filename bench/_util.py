@@ -65,6 +65,14 @@ class PeakMemory:
         return round(self.peak / GIB, 3)
 
 
+def percentile(values: list[float], q: float) -> float | None:
+    """The ``q`` quantile (0..1) of ``values`` by nearest rank, unrounded; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
 def max_rss_gib() -> float:
     """Lifetime peak RSS of this process (getrusage; Linux reports KiB)."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 3)

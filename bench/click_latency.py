@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from _server import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402
+from _util import percentile  # noqa: E402
 
 # The reference: one widget of the same kind as the app's rating control, one rerun per click,
 # one line of text that changes with every click.
@@ -93,15 +94,13 @@ FIRST_PICKS_JS = """() => {
 }"""
 
 
-def _pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    s = sorted(values)
-    return round(s[min(len(s) - 1, int(round(q * (len(s) - 1))))], 1)
-
-
 def _summary(ms: list[float]) -> dict:
-    return {"n": len(ms), "p50_ms": _pct(ms, 0.5), "p95_ms": _pct(ms, 0.95)}
+    p50, p95 = percentile(ms, 0.5), percentile(ms, 0.95)
+    return {
+        "n": len(ms),
+        "p50_ms": None if p50 is None else round(p50, 1),
+        "p95_ms": None if p95 is None else round(p95, 1),
+    }
 
 
 def _clicks(page, selector: str, buttons: list[dict], wait_s: float) -> tuple[list, int]:

@@ -48,6 +48,7 @@ from recsys.onboarding import onboarding_groups  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402
+from _util import percentile  # noqa: E402
 
 MAX_ITERATIONS = 500  # per session, whatever the duration
 PROFILE_SIZE = 3
@@ -269,13 +270,6 @@ async def _drive(base: str, plan: Plan, sessions: int, seconds: float, timeout: 
     return records, memory
 
 
-def _pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 def run(
     sessions: int = 25,
     seconds: float = 60.0,
@@ -321,13 +315,13 @@ def run(
         "violation_samples": violations[:10],
         "sessions_without_result": sum(1 for r in records if not r["times"]),
         "time_to_picks_s": {
-            "p50": _pct(both, 0.5),
-            "p95": _pct(both, 0.95),
+            "p50": percentile(both, 0.5),
+            "p95": percentile(both, 0.95),
             "max": max(both) if both else None,
             "n": len(both),
         },
-        "page_load_to_picks_s": {"p50": _pct(times, 0.5), "p95": _pct(times, 0.95)},
-        "click_to_picks_s": {"p50": _pct(clicks, 0.5), "p95": _pct(clicks, 0.95)},
+        "page_load_to_picks_s": {"p50": percentile(times, 0.5), "p95": percentile(times, 0.95)},
+        "click_to_picks_s": {"p50": percentile(clicks, 0.5), "p95": percentile(clicks, 0.95)},
         "server_rss_mb": {
             "cold": memory["cold"],
             "before": memory["warm"],

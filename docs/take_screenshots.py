@@ -22,13 +22,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-sys.path.insert(0, str(ROOT / "tests"))
-from _server import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402
-
-PHONE_UA = (
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0.0.0 Mobile Safari/537.36"
+from _server import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    isolated_dot,
+    new_phone_page,
+    start_server,
+    stop_server,
 )
+
 WAIT_MS = 120_000
 _WIDTH_JS = "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
 
@@ -36,12 +38,7 @@ _WIDTH_JS = "() => [document.documentElement.scrollWidth, document.documentEleme
 def new_page(browser, phone: bool):
     """A page at desktop (1400x900) or phone (390x844, touch, mobile user agent) size."""
     if phone:
-        page = browser.new_page(
-            viewport={"width": 390, "height": 844},
-            is_mobile=True,
-            has_touch=True,
-            user_agent=PHONE_UA,
-        )
+        page = new_phone_page(browser)
     else:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(WAIT_MS)
@@ -81,8 +78,6 @@ def shoot_landing(page, url: str, out: Path, phone: bool) -> None:
 
 def shoot_views(page, url: str, out: Path, phone: bool) -> None:
     """The Model report, the map after a click, and (desktop) the dot-product scatter."""
-    from test_browser import isolated_dot
-
     prefix = "phone-" if phone else ""
     page.goto(f"{url}/report")
     page.get_by_role("heading", name="Every model against the baselines").wait_for()

@@ -163,29 +163,13 @@ def build_fixture_root(root: Path) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def artifacts_root(tmp_path_factory) -> Path:
-    return build_fixture_root(tmp_path_factory.mktemp("artifacts"))
-
-
-@pytest.fixture(scope="session")
-def model(artifacts_root) -> recsys.Artifact:
-    return recsys.load(artifacts_root / "ials")
-
-
-def new_app(monkeypatch, root: Path, query: dict | None = None) -> AppTest:
+def new_app(
+    monkeypatch, root: Path, query: dict | None = None, *, timeout: float = TIMEOUT
+) -> AppTest:
     monkeypatch.setenv("RECSYS_ARTIFACTS", str(root))
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(APP), default_timeout=timeout)
     for key, value in (query or {}).items():
         at.query_params[key] = value
-    return at
-
-
-@pytest.fixture
-def app(monkeypatch, artifacts_root) -> AppTest:
-    at = new_app(monkeypatch, artifacts_root)
-    at.run()
-    assert not at.exception, at.exception
     return at
 
 

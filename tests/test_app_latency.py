@@ -13,10 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 from test_app import (
-    APP,
-    TIMEOUT,
     USERS_METRICS,
-    build_fixture_root,
     expected_titles,
     grid_ids,
     make_artifact,
@@ -44,17 +41,6 @@ def with_curves(curves: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def artifacts_root(tmp_path_factory) -> Path:
-    """test_app's two fixture artifacts (no elicitation curves)."""
-    return build_fixture_root(tmp_path_factory.mktemp("artifacts"))
-
-
-@pytest.fixture(scope="module")
-def model(artifacts_root) -> recsys.Artifact:
-    return recsys.load(artifacts_root / "ials")
-
-
-@pytest.fixture(scope="module")
 def curves_root(tmp_path_factory) -> Path:
     """Two artifacts whose manifests hold elicitation curves ('ials' default: groups best)."""
     root = tmp_path_factory.mktemp("curves")
@@ -66,10 +52,8 @@ def curves_root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def at(monkeypatch, artifacts_root) -> AppTest:
-    app = new_app(monkeypatch, artifacts_root)
-    app.run()
-    assert not app.exception, app.exception
+def at(app) -> AppTest:
+    """conftest's app (test_app's fixture artifacts, no elicitation curves), by this file's name."""
     return app
 
 
@@ -258,7 +242,3 @@ def test_elicitation_sentence_needs_two_measured_strategies():
     manifest["metrics"]["users"]["metrics"]["elicitation"]["pop_entropy"] = {"5": 0.2}
     text = elicitation_sentence(manifest)
     assert "popular and divisive movies first works best" in text and "vs 0.100" in text
-
-
-def test_app_file_is_the_entrypoint():
-    assert Path(APP).name == "app.py" and TIMEOUT > 0

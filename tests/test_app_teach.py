@@ -1,6 +1,6 @@
 """The landing page's teaching views with AppTest: "Why this pick?" (bars per rated movie, the
 what-if rank), the vector-turn line after a rating, and the live solve's sliders; plus their pure
-helpers. Uses the fixture artifacts of test_app.py."""
+helpers. Uses the fixture artifacts of test_app.py (conftest's artifacts_root, model, app)."""
 
 from __future__ import annotations
 
@@ -8,32 +8,11 @@ import json
 
 import numpy as np
 import pytest
-from test_app import new_app, plain, rate  # noqa: F401 (fixtures below)
+from test_app import plain
 
-import recsys
 from pages.ui.explain import PICK_KEY, WHAT_IF_KEY, bar_table, what_if_line
 from pages.ui.live_solve import _num, reg_options, system_latex, top_codes, with_params
 from pages.ui.movement import angle_degrees, entered_left, movement_line
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory):
-    from test_app import build_fixture_root
-
-    return build_fixture_root(tmp_path_factory.mktemp("teach-artifacts"))
-
-
-@pytest.fixture(scope="module")
-def model(root) -> recsys.Artifact:
-    return recsys.load(root / "ials")
-
-
-@pytest.fixture
-def app(monkeypatch, root):
-    at = new_app(monkeypatch, root)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def rated_profile(model) -> dict[int, float]:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_app import ROOT, figures, new_app, values
 
 import recsys
 from pages.ui.mapview import cosine_to, neighbour_overlap
@@ -23,8 +24,6 @@ from recsys.artifacts import save_artifact
 from recsys.foldin import FoldIn
 from recsys.taste import ARCHETYPES, FRANCHISES
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "app.py"
 MAP, SIMILAR, REPORT = "pages/map.py", "pages/similar.py", "pages/report.py"
 TIMEOUT = 90
 GENRES = ["Animation", "Horror", "Sci-Fi", "Romance", "War", "Comedy", "Drama", "Action"]
@@ -181,25 +180,11 @@ def views_model(views_root) -> recsys.Artifact:
 
 @pytest.fixture
 def app(monkeypatch, views_root, results_dir) -> AppTest:
-    monkeypatch.setenv("RECSYS_ARTIFACTS", str(views_root))
     monkeypatch.setenv("RECSYS_RESULTS", str(results_dir))
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at = new_app(monkeypatch, views_root, timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-
-
-def array(v) -> np.ndarray:
-    """A Plotly array from a figure's JSON (a list, or {"dtype", "bdata"} base64)."""
-    if isinstance(v, dict) and "bdata" in v:
-        import base64
-
-        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
-    return np.asarray(v)
 
 
 def trace(fig: dict, name_part: str) -> dict:
@@ -209,7 +194,7 @@ def trace(fig: dict, name_part: str) -> dict:
 
 
 def map_fig(at: AppTest) -> dict:
-    return next(f for f in charts(at) if any("customdata" in t for t in f["data"]))
+    return next(f for f in figures(at) if any("customdata" in t for t in f["data"]))
 
 
 # -- the honest map ------------------------------------------------------------------------------
@@ -225,8 +210,8 @@ def test_click_recolours_by_full_space_cosine_and_counts_kept_neighbours(app, vi
     assert not app.exception, app.exception
     fig = map_fig(app)
     coloured = trace(fig, "cosine to")
-    ids = array(coloured["customdata"]).astype(np.int64)
-    colours = array(coloured["marker"]["color"]).astype(np.float64)
+    ids = np.asarray(values(coloured["customdata"])).astype(np.int64)
+    colours = np.asarray(values(coloured["marker"]["color"])).astype(np.float64)
     # Every movie is recoloured, each by its cosine to the clicked one in the full space.
     assert len(ids) == len(m.items)
     expected = cosine_to(m.item_embeddings, 5)[[m.code(int(i)) for i in ids]]
@@ -246,21 +231,18 @@ def test_umap_pca_switch_changes_coordinates(app, views_model):
     app.switch_page(MAP).run()
     views = app.radio(key="w_map_view")
     assert views.options == ["UMAP", "PCA"]
-    before = array(map_fig(app)["data"][0]["x"]).copy()
+    before = np.asarray(values(map_fig(app)["data"][0]["x"]))
     assert any("local neighbourhoods" in c.value for c in app.caption)
     views.set_value("pca").run()
     assert not app.exception, app.exception
-    after = array(map_fig(app)["data"][0]["x"])
+    after = np.asarray(values(map_fig(app)["data"][0]["x"]))
     assert len(before) == len(after) and not np.allclose(before, after)
     assert any("largest variance" in c.value for c in app.caption)
 
 
-def test_no_pca_switch_without_a_pca_map(monkeypatch, tmp_path):
-    from test_app import build_fixture_root  # artifacts exported before the PCA map
-
-    root = build_fixture_root(tmp_path / "old")
-    monkeypatch.setenv("RECSYS_ARTIFACTS", str(root))
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+def test_no_pca_switch_without_a_pca_map(monkeypatch, artifacts_root):
+    # conftest's artifacts_root: test_app's artifacts, exported before the PCA map
+    at = new_app(monkeypatch, artifacts_root, timeout=TIMEOUT)
     at.run()
     at.switch_page(MAP).run()
     assert not at.exception
@@ -276,11 +258,11 @@ def test_trail_has_one_numbered_point_per_rating(app, views_model):
     fig = map_fig(app)
     steps = trace(fig, "Your trail")
     assert steps["text"] == ["1", "2", "3"]
-    xs, ys = array(steps["x"]), array(steps["y"])
+    xs, ys = np.asarray(values(steps["x"])), np.asarray(values(steps["y"]))
     assert len(xs) == 3
     # The last step is where "You are here" stands.
     you = trace(fig, "You are here")
-    np.testing.assert_allclose([xs[-1], ys[-1]], [array(you["x"])[0], array(you["y"])[0]])
+    np.testing.assert_allclose([xs[-1], ys[-1]], [values(you["x"])[0], values(you["y"])[0]])
     # Step 1 is the position after the first rating alone.
     first = dict(list(rated.items())[:1])
     prof = m.profile(first)
@@ -311,7 +293,9 @@ def test_dot_and_cosine_lists_differ_and_the_norm_scatter_is_drawn(app, views_mo
     assert dot == list(m.similar(movie_id, 10, metric="dot")["title"])
     assert cosine == list(m.similar(movie_id, 10)["title"])
     assert dot != cosine
-    scatter = next(f for f in charts(app) if any(t.get("name") == "every movie" for t in f["data"]))
+    scatter = next(
+        f for f in figures(app) if any(t.get("name") == "every movie" for t in f["data"])
+    )
     assert scatter["layout"]["xaxis"]["type"] == "log"
     assert any("dot product" in str(t.get("name")) for t in scatter["data"])
     assert any("Spearman" in c.value for c in app.caption)
@@ -323,7 +307,7 @@ def test_dot_and_cosine_lists_differ_and_the_norm_scatter_is_drawn(app, views_mo
 def test_report_compares_models_with_baselines_and_shows_every_figure(app):
     app.switch_page(REPORT).run()
     assert not app.exception, app.exception
-    figs = charts(app)
+    figs = figures(app)
     bars = [f for f in figs if f["data"] and f["data"][0].get("type") == "bar"]
     users = next(f for f in bars if "users" in str(f["layout"].get("title")))
     names = [str(x) for x in users["data"][0]["x"]]

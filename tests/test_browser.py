@@ -3,72 +3,26 @@ Playwright (Debian's /usr/bin/chromium), rate three movies, see the picks, then 
 pages through the sidebar's links (the profile stays in the address bar) and lasso the map.
 
 Screenshots go to test-output/ (landing.png, similar.png, report.png, map.png). Uses $RECSYS_ARTIFACTS or the real
-artifacts/ when they hold a model, else the small fixture artifacts of test_app.py. The server is
-always stopped.
+artifacts/ when they hold a model, else the small fixture artifacts of test_app.py. The server
+and browser fixtures are in conftest.py (one server for the session); the server is always
+stopped.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-import recsys
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "test-output"
 sys.path.insert(0, str(ROOT / "bench"))
-from _server import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Served:
-    url: str
-    root: Path  # the artifacts the server serves
-
-    def model(self) -> recsys.Artifact:
-        return recsys.load(self.root / recsys.default_artifact(self.root))
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    env_root = os.environ.get("RECSYS_ARTIFACTS")
-    root = Path(env_root) if env_root else ROOT / "artifacts"
-    if recsys.default_artifact(root) is None:
-        from test_app import build_fixture_root
-
-        root = build_fixture_root(tmp_path_factory.mktemp("browser-artifacts"))
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    try:
-        proc, url = start_server(root, log, startup_timeout=60)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    try:
-        yield Served(url, root)
-    finally:
-        stop_server(proc)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+from _server import dots, isolated_dot, new_phone_page  # noqa: E402
 
 
 def test_rate_three_movies_see_picks_visit_every_page(server, browser):
@@ -244,12 +198,6 @@ def test_search_groups_and_popularity_knob(server, browser):
     page.close()
 
 
-PHONE_UA = (
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0.0.0 Mobile Safari/537.36"
-)
-
-
 def test_phone(server, browser):
     """At 390x844: the first pick is visible right after a rating, the sidebar closes after a
     tap on a page, the map's legend sits below it and tables fit the screen."""
@@ -257,12 +205,7 @@ def test_phone(server, browser):
 
     expect.set_options(timeout=60_000)
     # A phone's user agent: Streamlit closes the sidebar after a tap only on a mobile device.
-    page = browser.new_page(
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        user_agent=PHONE_UA,
-    )
+    page = new_phone_page(browser)
     page.set_default_timeout(30_000)
     page.goto(server.url)
     expect(page.get_by_text("Your picks", exact=True)).to_be_visible()
@@ -346,46 +289,3 @@ def wait_for_new_picks(page, before: list[str], timeout: float = 60) -> list[str
             return pick_list(page)
         time.sleep(0.25)
     raise AssertionError(f"the picks did not change from {before}")
-
-
-# The movies' dots as drawn: page pixel position and movieId of every point of the map's base
-# traces (the visitor's own layers repeat movies already there), read from Plotly's own state.
-_DOTS_JS = """([gd, data]) => {
-    const box = gd.getBoundingClientRect();
-    const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-    const out = [];
-    for (const t of gd._fullData) {
-        const layers = ["Your ratings", "Your picks", "You are here", "Your trail", "Region labels"];
-        if (layers.includes(t.name)) continue;
-        if (t.name.startsWith("Search:") || t.name.startsWith("Neighbours of")) continue;
-        if (t.name.startsWith("Selected:")) continue;
-        for (let k = 0; k < t.x.length; k++) {
-            const px = xa._offset + xa.l2p(t.x[k]), py = ya._offset + ya.l2p(t.y[k]);
-            if (px < xa._offset || px > xa._offset + xa._length) continue;
-            if (py < ya._offset || py > ya._offset + ya._length) continue;
-            const movie = Number(t.customdata[k]);
-            out.push(data ? [t.x[k], t.y[k], movie] : [box.left + px, box.top + py, movie]);
-        }
-    }
-    return out;
-}"""
-
-
-def dots(page, data: bool = False) -> list[tuple[float, float, int]]:
-    """(x, y, movieId) of every dot inside the axes: page pixels, or data coordinates."""
-    plot = page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first
-    return [tuple(d) for d in plot.evaluate(f"(gd) => ({_DOTS_JS})([gd, {str(data).lower()}])")]
-
-
-def isolated_dot(page) -> tuple[float, float, int]:
-    """A dot in the middle half of the chart whose nearest other dot is farthest away (so a
-    click there can only mean that movie)."""
-    import numpy as np
-
-    pts = np.array(dots(page))
-    lo, hi = np.percentile(pts[:, :2], 25, axis=0), np.percentile(pts[:, :2], 75, axis=0)
-    middle = pts[((pts[:, :2] >= lo) & (pts[:, :2] <= hi)).all(axis=1)][:600]
-    d = np.linalg.norm(middle[:, None, :2] - pts[None, :, :2], axis=2)
-    d[d == 0] = np.inf
-    best = middle[int(np.argmax(d.min(axis=1)))]
-    return float(best[0]), float(best[1]), int(best[2])

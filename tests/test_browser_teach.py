@@ -1,19 +1,19 @@
 """In a real browser (Debian's Chromium via Playwright) at 1400x900: rate movies with one
 quick-start group, open "Why this pick?" and see its bars and the what-if line; the same page
-at 390x844. Screenshots go to test-output/ (teach.png, teach-phone.png). Uses the server
-fixtures of test_browser.py (the real artifacts/ when present, else the test fixtures)."""
+at 390x844. Screenshots go to test-output/ (teach.png, teach-phone.png). Uses conftest.py's
+server and browser (the real artifacts/ when present, else the test fixtures)."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
-from test_browser import OUT, browser, server  # noqa: F401 (pytest fixtures)
+from test_browser import OUT
 
 pytestmark = pytest.mark.slow
 
 
-def test_rate_then_open_a_picks_explanation(server, browser):  # noqa: F811
+def test_rate_then_open_a_picks_explanation(server, browser):
     from playwright.sync_api import expect
 
     expect.set_options(timeout=60_000)  # a shared machine: generous waits, no timing asserted

@@ -2,15 +2,16 @@
 the Model report at 1400x900 scrolls only vertically, and a click on a map dot recolours the map
 and says how many of the movie's full-space neighbours the map keeps.
 
-Uses the same server and browser fixtures as tests/test_browser.py (its artifacts: the real
-artifacts/ when they hold a model, else the small fixture artifacts)."""
+Uses conftest.py's browser and a fresh_server of its own (the real artifacts/ when they hold a
+model, else the small fixture artifacts): its first request, for /report, is the server's first,
+which a fresh server runs in Streamlit's legacy multipage mode (pages/ui/frame.page_context)."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
-from test_browser import OUT, browser, isolated_dot, server  # noqa: F401 (pytest fixtures)
+from test_browser import OUT, isolated_dot
 
 pytestmark = pytest.mark.slow
 
@@ -18,7 +19,8 @@ pytestmark = pytest.mark.slow
 _OVERFLOW_JS = "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
 
 
-def test_report_fits_1400_and_a_map_click_shows_the_overlap(server, browser):  # noqa: F811
+def test_report_fits_1400_and_a_map_click_shows_the_overlap(fresh_server, browser):
+    server = fresh_server
     from playwright.sync_api import expect
 
     expect.set_options(timeout=60_000)

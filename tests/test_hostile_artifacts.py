@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_artifacts import make_artifact
-from test_reliability import time_guard
+from test_reliability import _rehash, _rewrite_npz, time_guard
 
 import recsys
-from recsys.artifacts import check_output_dir, list_artifacts, sha256_file
+from recsys.artifacts import check_output_dir, list_artifacts
 from recsys.artifacts.format import MAX_SCALE_VALUES, check_rating_scale
 from recsys.cli import main
 from recsys.errors import ArtifactError, ConfigError
@@ -54,13 +54,6 @@ def error_line(err: str) -> str:
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert "Traceback" not in err
     return lines[0]
-
-
-def rehash(directory: Path, name: str) -> None:
-    mpath = directory / "manifest.json"
-    manifest = json.loads(mpath.read_text())
-    manifest["files"][name] = sha256_file(directory / name)
-    mpath.write_text(json.dumps(manifest))
 
 
 def edit_manifest(directory: Path, change) -> None:
@@ -336,16 +329,7 @@ def _edit_items(directory: Path, change) -> None:
     items = pd.read_parquet(directory / "items.parquet")
     items = change(items)
     items.to_parquet(directory / "items.parquet", index=False)
-    rehash(directory, "items.parquet")
-
-
-def _edit_arrays(directory: Path, change) -> None:
-    with np.load(directory / "arrays.npz") as z:
-        arrays = {k: z[k] for k in z.files}
-    change(arrays)
-    with open(directory / "arrays.npz", "wb") as f:
-        np.savez(f, **arrays)
-    rehash(directory, "arrays.npz")
+    _rehash(directory, "items.parquet")
 
 
 def _set(frame: pd.DataFrame, column: str, values) -> pd.DataFrame:
@@ -458,7 +442,7 @@ def test_load_refuses_malformed_items(art, case):
 @pytest.mark.parametrize("case", list(ARRAY_CASES))
 def test_load_refuses_malformed_arrays(art, case):
     change, message = ARRAY_CASES[case]
-    _edit_arrays(art, change)
+    _rewrite_npz(art, change)
     with pytest.raises(ArtifactError, match=message):
         recsys.load(art)
 
