@@ -16,13 +16,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .datasets import LAYOUTS
 from .errors import ConfigError, DataFormatError, RecsysError
 
 __all__ = ["main"]
 
 log = logging.getLogger("recsys.cli")
 
-_RATINGS_FILES = ("ratings.csv", "ratings.dat", "u.data")  # what --skip-bad-lines acts on
+# What --skip-bad-lines acts on: every layout's ratings file.
+_RATINGS_FILES = frozenset(layout.ratings.file for layout in LAYOUTS.values())
 RANKING_COLUMNS = ("recall@10", "ndcg@10", "precision@10", "hr@10", "mrr@10", "coverage@10")
 
 

@@ -55,6 +55,8 @@ class Layout:
     # table order.
     markers: tuple[str, ...]
     tells_apart: tuple[str, ...] = ()
+    # The tag applications file the loader reads when present (None: the layout has none).
+    tags: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ LAYOUTS: dict[str, Layout] = {
             optional=("links.csv", "tags.csv"),
             rating_scale=_HALF_STARS,
             markers=("ratings.csv", "movies.csv", "links.csv"),
+            tags="tags.csv",
         ),
         Layout(
             "ml-10m",
@@ -94,6 +97,7 @@ LAYOUTS: dict[str, Layout] = {
             rating_scale=_HALF_STARS,
             markers=("ratings.dat", "movies.dat"),
             tells_apart=("tags.dat",),
+            tags="tags.dat",
         ),
         Layout(
             "ml-1m",

@@ -178,8 +178,9 @@ def load_movielens(
             genres = list(ML100K_GENRES)
             read = [ratings_path, movies_path]
         movies = _read_u_item(movies_path, genres)
-    tags_path = directory / ("tags.csv" if fmt == "ml-latest" else "tags.dat")
-    tags = _read_tags(tags_path) if fmt in ("ml-latest", "ml-10m") and tags_path.is_file() else None
+    tags_file = LAYOUTS[fmt].tags
+    tags_path = directory / tags_file if tags_file else None
+    tags = _read_tags(tags_path) if tags_path is not None and tags_path.is_file() else None
     read += [tags_path] if tags is not None else []
 
     dataset = Dataset.from_frames(
