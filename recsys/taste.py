@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .artifacts.format import DEFAULT_MIN_SUPPORT
 from .errors import ConfigError
 
 __all__ = [
@@ -218,7 +219,7 @@ def taste_panel(
     *,
     k: int = 10,
     franchise_k: int = 5,
-    min_support: int = 10,
+    min_support: int = DEFAULT_MIN_SUPPORT,
     archetypes: Sequence[Archetype] = ARCHETYPES,
     franchises: Sequence[FranchiseCheck] = FRANCHISES,
 ) -> dict:
@@ -275,6 +276,4 @@ def taste_panel(
 def _picks(artifact, movies: Sequence[tuple[int, str]], k: int):
     """The top-``k`` picks table (movieId, title, genres, ...) for ``movies`` all rated 5 stars,
     with the artifact's default settings (what the app shows)."""
-    out = artifact.recommend({m: 5.0 for m, _ in movies}, k=k, explain=False)
-    # Artifact.recommend returns the table itself, or an object holding it as ``picks``.
-    return getattr(out, "picks", out)
+    return artifact.recommend({m: 5.0 for m, _ in movies}, k=k, explain=False).picks

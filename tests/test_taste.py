@@ -53,7 +53,7 @@ class _Scripted:
         return self.items.set_index("movieId").loc[ids].reset_index()
 
     def recommend(self, ratings, k=10, **_):
-        return self._frame(self._picks[frozenset(ratings)][:k])
+        return recsys.Recommendations(self._frame(self._picks[frozenset(ratings)][:k]), None, [])
 
     def similar(self, movie_id, k=10):
         return self._frame(self._neighbours.get(movie_id, [])[:k])
