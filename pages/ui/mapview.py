@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from recsys import projection
 from recsys.onboarding import NOT_GENRES  # formats, not kinds of film: never distinctive
 
 from .text import positive_int
@@ -193,30 +194,17 @@ def spread_duplicates(xy: np.ndarray, spacing: float | None = None) -> np.ndarra
     Movies at identical positions (export places every movie with a zero vector at its genre's
     centre, and others on the mean of the same fitted movies) would be drawn as one dot while a
     box selection counts them all. Each such group keeps its first movie (lowest code) in place
-    and spreads the others on a sunflower spiral around it, the k-th at radius
-    ``spacing * sqrt(k)`` and angle ``k`` times the golden angle: deterministic, evenly filled,
-    and about ``spacing`` apart. ``spacing`` defaults to 0.4 % of the larger side of the central
-    99 % of the map (about one marker on a 640-pixel chart).
+    and spreads the others on a sunflower spiral around it
+    (:func:`recsys.projection.spread_duplicates`), the k-th at radius ``spacing * sqrt(k)``:
+    deterministic, evenly filled, and about ``spacing`` apart. ``spacing`` defaults to 0.4 % of
+    the larger side of the central 99 % of the map (about one marker on a 640-pixel chart).
     """
-    xy = np.asarray(xy, np.float64)
-    out = xy.copy()
     if len(xy) < 2:
-        return out.astype(np.float32)
+        return np.asarray(xy, np.float32).copy()
     if spacing is None:
-        x_range, y_range = _core_ranges(xy)
+        x_range, y_range = _core_ranges(np.asarray(xy, np.float64))
         spacing = 0.004 * max(x_range[1] - x_range[0], y_range[1] - y_range[0])
-    _, inverse, counts = np.unique(xy, axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.reshape(-1)
-    stacked = np.flatnonzero(counts[inverse] > 1)
-    order = stacked[np.lexsort((stacked, inverse[stacked]))]  # by group, then code
-    group = inverse[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
-    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    golden = np.pi * (3.0 - np.sqrt(5.0))
-    radius = spacing * np.sqrt(rank)
-    out[order, 0] += radius * np.cos(rank * golden)
-    out[order, 1] += radius * np.sin(rank * golden)
-    return out.astype(np.float32)
+    return projection.spread_duplicates(xy, spacing=spacing)
 
 
 def base_figure(
