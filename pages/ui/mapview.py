@@ -17,6 +17,7 @@ import pandas as pd
 from recsys import projection
 from recsys.onboarding import NOT_GENRES  # formats, not kinds of film: never distinctive
 
+from .onboarding import kmeans
 from .text import positive_int
 
 __all__ = [
@@ -573,25 +574,6 @@ def norm_figure(
     return fig
 
 
-def _kmeans(xy: np.ndarray, k: int, seed: int, iterations: int = 25) -> np.ndarray:
-    """Cluster labels (n,) of 2-D points by Lloyd's k-means with k-means++ seeding (seeded)."""
-    rng = np.random.default_rng(seed)
-    centres = [xy[rng.integers(len(xy))]]
-    for _ in range(1, k):
-        d2 = np.min([((xy - c) ** 2).sum(1) for c in centres], axis=0)
-        total = d2.sum()
-        centres.append(xy[rng.choice(len(xy), p=d2 / total)] if total > 0 else xy[0])
-    c = np.array(centres)
-    labels = np.zeros(len(xy), np.int64)
-    for _ in range(iterations):
-        labels = ((xy[:, None, :] - c[None, :, :]) ** 2).sum(-1).argmin(1)
-        new = np.array([xy[labels == j].mean(0) if (labels == j).any() else c[j] for j in range(k)])
-        if np.allclose(new, c):
-            break
-        c = new
-    return labels
-
-
 def region_labels(
     xy: np.ndarray,
     genres: Sequence[Sequence[str]],
@@ -611,7 +593,7 @@ def region_labels(
     n = len(xy)
     if n < 2 * k:
         return []
-    labels = _kmeans(xy, k, seed)
+    labels, _ = kmeans(xy, k, seed=seed, n_iter=25)
     catalogue = pd.Series([g for gs in genres for g in gs if g not in NOT_GENRES]).value_counts()
     out = []
     for j in range(k):
