@@ -1,8 +1,10 @@
 """The embedding map: the Plotly figure, genres for colouring, and what a selection holds.
 
-:func:`map_figure` draws the projection as WebGL scatter traces whose points carry their movieId;
-:func:`selection_ids` maps a Plotly selection back to movies and :func:`summarize_selection`
-lists them with their over-represented genres. Plotly is imported by :func:`map_figure` only.
+:func:`base_figure` draws the projection (display positions from :func:`spread_duplicates`) as
+WebGL scatter traces whose points carry their movieId, and :func:`add_highlights` draws a
+visitor's layers on a copy of it; :func:`selection_ids` maps a Plotly selection back to movies
+and :func:`summarize_selection` lists them with their over-represented genres. Plotly is imported
+inside the drawing functions only, so the other helpers need no Plotly.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ __all__ = [
     "summarize_selection",
     "COLOUR_MODES",
     "hover_texts",
-    "map_figure",
     "cosine_to",
     "neighbour_overlap",
     "norm_popularity",
@@ -443,28 +444,6 @@ def add_highlights(
         )
     if title:
         fig.update_layout(title={"text": html.escape(title)}, margin={"t": 80})
-
-
-def map_figure(
-    items: pd.DataFrame,
-    projection: np.ndarray,
-    colour_by: str = "distinctive genre",
-    genre: str | None = None,
-    highlights: Mapping[str, Sequence[int]] | None = None,
-    you: tuple[float, float] | None = None,
-    height: int = 640,
-    title: str | None = None,
-    hover: Sequence[str] | None = None,
-    fitted: np.ndarray | None = None,
-):
-    """The whole map in one call: :func:`spread_duplicates`, :func:`base_figure`, then
-    :func:`add_highlights` (the app caches the base figure and adds a visitor's layers to a
-    copy)."""
-    hover = hover_texts(items) if hover is None else np.asarray(hover, dtype=object)
-    xy = spread_duplicates(projection)
-    fig = base_figure(items, xy, colour_by, genre, hover, fitted, height)
-    add_highlights(fig, xy, items["movieId"].to_numpy(), hover, highlights, you, title)
-    return fig
 
 
 def _core_ranges(xy: np.ndarray, keep: float = 0.99) -> tuple[list[float], list[float]]:

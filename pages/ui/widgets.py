@@ -11,12 +11,10 @@ from .profile import scale_values
 from .text import imdb_url, tmdb_url
 from .visitor import ratings, rerun_fragments, set_rating
 
-NOT_RATED = "—"  # how "not rated" reads in text
-
 
 def _on_rating_widget(key: str, movie_id: int, rerun: tuple[str, ...]) -> None:
     value = st.session_state.get(key)
-    set_rating(movie_id, None if value in (None, NOT_RATED) else float(value))
+    set_rating(movie_id, None if value is None else float(value))
     rerun_fragments(rerun)
 
 
