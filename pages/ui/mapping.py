@@ -194,6 +194,16 @@ def trail(m: recsys.Artifact, rated: dict, coords: np.ndarray) -> list[tuple[flo
     return out
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def trail_steps(
+    path: str, stamp: str, view: str, profile: tuple[tuple[int, float], ...]
+) -> list[tuple[float, float]]:
+    """:func:`trail` of one artifact's ``view`` map for ``profile`` ((movieId, rating) pairs in
+    the order given), cached: it folds in up to :data:`MAX_TRAIL` profiles, and every rerun of
+    the page (a click on a dot, a lasso) would repeat them."""
+    return trail(load_model(path, stamp), dict(profile), view_data(path, stamp, view).xy)
+
+
 def _highlights(
     ctx: Ctx, m: recsys.Artifact, c: MapControls, search_codes: np.ndarray, xy: np.ndarray
 ) -> tuple[dict[str, np.ndarray], tuple[float, float] | None]:
@@ -265,7 +275,7 @@ def draw(ctx: Ctx, m: recsys.Artifact, name: str, c: MapControls, height: int) -
     steps = None
     rated = ratings()
     if "Your trail" in c.layers and rated:
-        steps = trail(m, rated, data.xy)
+        steps = trail_steps(path, stamp, view, tuple(rated.items()))
     title = f"{name} · {m.model_name}" if c.compare != NONE else None
     add_highlights(fig, data.xy, m.items["movieId"].to_numpy(), data.hover, hl, you, title, steps)
     key = f"map_chart_{name}"
