@@ -165,6 +165,24 @@ def view_base(path: str, stamp: str, view: str, colour: str, genre: str | None, 
     return base_figure(model.items, data.xy, colour, genre, data.hover, data.fitted, height)
 
 
+@st.cache_resource(max_entries=32, show_spinner="Drawing the map…")
+def similarity_base(path: str, stamp: str, view: str, code: int, height: int):
+    """The base figure of one artifact's ``view`` map with every dot coloured by its cosine to
+    item ``code`` in the full embedding space (shared: copy before adding to it)."""
+    m, data = load_model(path, stamp), view_data(path, stamp, view)
+    return base_figure(
+        m.items,
+        data.xy,
+        "similarity",
+        None,
+        data.hover,
+        data.fitted,
+        height,
+        values=cosine_to(m.item_embeddings, code),
+        values_label=f"cosine to {title_of(m, int(m.vocab.ids[code]))[:40]}",
+    )
+
+
 @st.cache_resource(max_entries=16, show_spinner=False)
 def view_regions(path: str, stamp: str, view: str) -> list[tuple[float, float, str]]:
     """:func:`pages.ui.mapview.region_labels` of one artifact's ``view`` map (cached)."""
@@ -252,17 +270,7 @@ def draw(ctx: Ctx, m: recsys.Artifact, name: str, c: MapControls, height: int) -
     data = view_data(path, stamp, view)
     code = focused_movie(m)
     if code is not None and m.item_embeddings is not None:
-        fig = base_figure(
-            m.items,
-            data.xy,
-            "similarity",
-            None,
-            data.hover,
-            data.fitted,
-            height,
-            values=cosine_to(m.item_embeddings, code),
-            values_label=f"cosine to {title_of(m, int(m.vocab.ids[code]))[:40]}",
-        )
+        fig = go.Figure(similarity_base(path, stamp, view, code, height))
     else:
         genre = c.genre if c.colour == "one genre" else None
         fig = go.Figure(view_base(path, stamp, view, c.colour, genre, height))
