@@ -266,6 +266,20 @@ def test_links():
     assert tmdb_url(float("nan")) is None and imdb_url(0) is None
 
 
+def test_movie_facts_line():
+    from pages.ui.widgets import movie_facts
+
+    row = pd.Series(
+        {"genres": ["Comedy", "Drama"], "n_ratings": 120, "mean_rating": 3.8512, "imdbId": 114709}
+    )
+    assert movie_facts(row) == (
+        "Comedy, Drama · rated by 120 people, mean 3.85 ★ · "
+        "[IMDb](https://www.imdb.com/title/tt0114709/)"
+    )
+    bare = pd.Series({"genres": [], "n_ratings": 1, "mean_rating": 5.0, "imdbId": None})
+    assert movie_facts(bare) == "no genre · rated by 1 people, mean 5.00 ★"
+
+
 # -- URL profiles -------------------------------------------------------------------------------
 
 

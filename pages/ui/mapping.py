@@ -34,7 +34,7 @@ from .text import escape_markdown
 from .visitor import pick_settings, picks, ratings, setting
 from .widgets import (
     codes_of,
-    links_markdown,
+    movie_facts,
     rated_by_column,
     rating_widget,
     similarity_column,
@@ -222,6 +222,12 @@ def trail_steps(
     return trail(load_model(path, stamp), dict(profile), view_data(path, stamp, view).xy)
 
 
+def search_codes(ctx: Ctx, c: MapControls) -> np.ndarray:
+    """The code of the title matching the "Highlight a title" query (one at most; empty without
+    a query or a match). The page computes it once and hands it to every :func:`draw`."""
+    return ctx.derived().search.search(c.query, limit=1) if c.query else np.array([], np.int64)
+
+
 def _highlights(
     ctx: Ctx, m: recsys.Artifact, c: MapControls, search_codes: np.ndarray, xy: np.ndarray
 ) -> tuple[dict[str, np.ndarray], tuple[float, float] | None]:
@@ -234,7 +240,9 @@ def _highlights(
     if "Your ratings" in c.layers and rated:
         out["Your ratings"] = codes_of(m, rated)
     if "Your picks" in c.layers:
-        out["Your picks"] = codes_of(m, picks(m, pick_settings(ctx)).picks["movieId"])
+        # Only the ids are drawn: no "because" column to compute.
+        rec = picks(m, pick_settings(ctx), explain=False)
+        out["Your picks"] = codes_of(m, rec.picks["movieId"])
     if len(search_codes):
         movie_id = int(model.vocab.ids[int(search_codes[0])])
         out[f"Search: {title_of(model, movie_id)}"] = codes_of(m, [movie_id])
@@ -261,9 +269,12 @@ def focused_movie(m: recsys.Artifact) -> int | None:
     return m.code(ids[0])
 
 
-def draw(ctx: Ctx, m: recsys.Artifact, name: str, c: MapControls, height: int) -> None:
+def draw(
+    ctx: Ctx, m: recsys.Artifact, name: str, c: MapControls, height: int, found: np.ndarray
+) -> None:
     """One model's map: the cached base figure, copied, with this visitor's layers on top; with
-    one movie selected, every dot coloured by its cosine to that movie in the full space."""
+    one movie selected, every dot coloured by its cosine to that movie in the full space.
+    ``found``: :func:`search_codes` of this run (codes in the current model)."""
     path = ctx.path if m is ctx.model else ctx.manifests[name]["path"]
     stamp = ctx.stamp if m is ctx.model else files_stamp(path)
     view = c.view if c.view in map_views(m) else map_views(m)[0]
@@ -274,12 +285,9 @@ def draw(ctx: Ctx, m: recsys.Artifact, name: str, c: MapControls, height: int) -
     else:
         genre = c.genre if c.colour == "one genre" else None
         fig = go.Figure(view_base(path, stamp, view, c.colour, genre, height))
-    search_codes = (
-        ctx.derived().search.search(c.query, limit=1) if c.query else np.array([], np.int64)
-    )
     if "Region labels" in c.layers:
         add_region_labels(fig, view_regions(path, stamp, view))
-    hl, you = _highlights(ctx, m, c, search_codes, data.xy)
+    hl, you = _highlights(ctx, m, c, found, data.xy)
     steps = None
     rated = ratings()
     if "Your trail" in c.layers and rated:
@@ -353,11 +361,7 @@ def _selected_movie(model: recsys.Artifact, movie_id: int, head) -> None:
     row = model.items.iloc[code]
     cols = st.columns([2, 3])
     with cols[0]:
-        st.markdown(
-            f"{escape_markdown(', '.join(row['genres']) or 'no genre')} · rated by "
-            f"{int(row['n_ratings'])} people, mean {float(row['mean_rating']):.2f} ★"
-            + (f" · {links_markdown(row)}" if links_markdown(row) else "")
-        )
+        st.markdown(movie_facts(row))
         rating_widget(movie_id, "map", "Your rating", model.rating_scale)
     with cols[1]:
         nb = model.similar(movie_id, 10)
@@ -365,7 +369,7 @@ def _selected_movie(model: recsys.Artifact, movie_id: int, head) -> None:
             {
                 "title": nb["title"].astype(str),
                 "similarity": nb["similarity"].astype(float),
-                "rated by": model.items["n_ratings"].to_numpy()[codes_of(model, nb["movieId"])],
+                "rated by": nb["n_ratings"].to_numpy(),
             }
         )
         table.index = np.arange(1, len(table) + 1)

@@ -8,7 +8,7 @@ import streamlit as st
 import recsys
 
 from .profile import scale_values
-from .text import imdb_url, tmdb_url
+from .text import escape_markdown, imdb_url, tmdb_url
 from .visitor import ratings, rerun_fragments, set_rating
 
 
@@ -105,6 +105,17 @@ def links_markdown(row) -> str:
     if tmdb:
         out.append(f"[TMDB]({tmdb})")
     return " · ".join(out)
+
+
+def movie_facts(row) -> str:
+    """One movie's facts line (Markdown-safe): ``"Comedy, Drama · rated by 120 people, mean
+    3.85 ★ · [IMDb](...) · [TMDB](...)"`` for a row of ``items`` (links where present)."""
+    links = links_markdown(row)
+    return (
+        f"{escape_markdown(', '.join(row['genres']) or 'no genre')} · rated by "
+        f"{int(row['n_ratings'])} people, mean {float(row['mean_rating']):.2f} ★"
+        + (f" · {links}" if links else "")
+    )
 
 
 def codes_of(model: recsys.Artifact, movie_ids) -> np.ndarray:
