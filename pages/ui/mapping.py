@@ -280,7 +280,7 @@ def draw(
     view = c.view if c.view in map_views(m) else map_views(m)[0]
     data = view_data(path, stamp, view)
     code = focused_movie(m)
-    if code is not None and m.item_embeddings is not None:
+    if code is not None:
         fig = go.Figure(similarity_base(path, stamp, view, code, height))
     else:
         genre = c.genre if c.colour == "one genre" else None
@@ -305,7 +305,7 @@ def draw(
         selection_mode=("points", "box", "lasso"),
         config={"scrollZoom": False, "displaylogo": False},
     )
-    if code is not None and m.item_embeddings is not None:
+    if code is not None:
         eligible = m.items["n_ratings"].to_numpy() >= m.min_support
         shared, full, _ = neighbour_overlap(
             m.item_embeddings, raw_coords(m, view), code, eligible, 10

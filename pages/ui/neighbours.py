@@ -79,17 +79,15 @@ def choose(ctx: Ctx) -> Choice:
         [NONE, *others],
         **setting("sim_compare", NONE, valid=lambda v: v if v in others else NONE),
     )
-    metric = "cosine"
-    if model.item_embeddings is not None:
-        metric = st.radio(
-            "Similarity",
-            list(METRICS),
-            format_func=METRICS.get,
-            horizontal=True,
-            help="Cosine compares directions only; the dot product also multiplies by the "
-            "vectors' lengths, which grow with popularity (see the scatter below).",
-            **setting("sim_metric", "cosine", valid=lambda v: v if v in METRICS else "cosine"),
-        )
+    metric = st.radio(
+        "Similarity",
+        list(METRICS),
+        format_func=METRICS.get,
+        horizontal=True,
+        help="Cosine compares directions only; the dot product also multiplies by the "
+        "vectors' lengths, which grow with popularity (see the scatter below).",
+        **setting("sim_metric", "cosine", valid=lambda v: v if v in METRICS else "cosine"),
+    )
     return Choice(int(movie_id), int(k), compare, metric)
 
 
@@ -115,14 +113,12 @@ def _go_to(table_key: str, ids: list[int]) -> None:
 
 def neighbour_list(
     m: recsys.Artifact, movie_id: int, k: int, metric: str = "cosine"
-) -> tuple[pd.DataFrame | None, str]:
-    """``m.similar(movie_id, k, metric=...)`` (None when ``m``'s catalogue lacks the movie) and
-    the metric used: cosine when ``m`` has no item vectors for a dot product."""
-    if metric == "dot" and m.item_embeddings is None:
-        metric = "cosine"
+) -> pd.DataFrame | None:
+    """``m.similar(movie_id, k, metric=...)``, or None when ``m``'s catalogue lacks the movie
+    (every loaded artifact has item vectors, so both metrics are always available)."""
     if m.code(movie_id) is None:
-        return None, metric
-    return m.similar(movie_id, int(k), metric=metric), metric
+        return None
+    return m.similar(movie_id, int(k), metric=metric)
 
 
 def neighbour_table(
@@ -181,23 +177,24 @@ def neighbours(ctx: Ctx, choice: Choice) -> None:
     """The chosen movie's neighbours in the current model, or in two models side by side with
     the ones they share marked."""
     model, movie_id, k, compare = ctx.model, choice.movie_id, choice.k, choice.compare
-    nb_a, metric_a = neighbour_list(model, movie_id, k, choice.metric)
+    metric = choice.metric
+    nb_a = neighbour_list(model, movie_id, k, metric)
     if compare == NONE:
-        neighbour_table(model, ctx.name, nb_a, None, metric_a)
+        neighbour_table(model, ctx.name, nb_a, None, metric)
     else:
         other = load_named(ctx, compare)
         if other is None:
             st.warning(escape_markdown(f"Model {compare} could not be loaded."))
-            neighbour_table(model, ctx.name, nb_a, None, metric_a)
+            neighbour_table(model, ctx.name, nb_a, None, metric)
         else:
-            nb_b, metric_b = neighbour_list(other, movie_id, k, choice.metric)
+            nb_b = neighbour_list(other, movie_id, k, metric)
             ids_a = set() if nb_a is None else set(nb_a["movieId"])
             ids_b = set() if nb_b is None else set(nb_b["movieId"])
             cols = st.columns(2)
             with cols[0]:
-                neighbour_table(model, ctx.name, nb_a, {int(x) for x in ids_b}, metric_a)
+                neighbour_table(model, ctx.name, nb_a, {int(x) for x in ids_b}, metric)
             with cols[1]:
-                neighbour_table(other, compare, nb_b, {int(x) for x in ids_a}, metric_b)
+                neighbour_table(other, compare, nb_b, {int(x) for x in ids_a}, metric)
             overlap = len(ids_a & ids_b)
             st.caption(
                 f"{overlap} of {int(k)} neighbours are shared: two models trained on the same data "
@@ -208,7 +205,7 @@ def neighbours(ctx: Ctx, choice: Choice) -> None:
 def dot_vs_cosine(m: recsys.Artifact, movie_id: int, k: int) -> None:
     """Vector length against number of ratings, with the chosen movie's ``k`` neighbours by dot
     product and by cosine marked, and one sentence saying what it shows."""
-    if m.item_embeddings is None or m.code(movie_id) is None:
+    if m.code(movie_id) is None:
         return
     norms, rho = norm_popularity(m.item_embeddings, m.items["n_ratings"].to_numpy())
     # Cosine first, dot product drawn on top of it (where both lists hold a movie).

@@ -125,8 +125,8 @@ def codes_of(model: recsys.Artifact, movie_ids) -> np.ndarray:
 
 
 def embedding_dim(model: recsys.Artifact | None) -> int | None:
-    """Size of the model's item vectors (None when it has none)."""
-    if model is None or model.item_embeddings is None:
+    """Size of the model's item vectors (None without a model, e.g. one that failed to load)."""
+    if model is None:
         return None
     return int(model.item_embeddings.shape[1])
 
