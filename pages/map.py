@@ -24,21 +24,22 @@ st.write(
     "the chart) to list a region."
 )
 c = mapping.controls(ctx)
-if c.query and len(ctx.derived().search.search(c.query, limit=1)) == 0:
+found = mapping.search_codes(ctx, c)
+if c.query and len(found) == 0:
     st.info(f"No title matches “{escape_markdown(c.query[:80])}”.")
 
 if c.compare == mapping.NONE:
-    mapping.draw(ctx, ctx.model, ctx.name, c, 640)
+    mapping.draw(ctx, ctx.model, ctx.name, c, 640, found)
 else:
     other = load_named(ctx, c.compare)
     left, right = st.columns(2)
     with left:
-        mapping.draw(ctx, ctx.model, ctx.name, c, 560)
+        mapping.draw(ctx, ctx.model, ctx.name, c, 560, found)
     with right:
         if other is None:
             st.warning(escape_markdown(f"Model {c.compare} could not be loaded."))
         else:
-            mapping.draw(ctx, other, c.compare, c, 560)
+            mapping.draw(ctx, other, c.compare, c, 560, found)
 if not ratings():
     st.caption("Rate a few movies on the first page to see yourself and your picks on the map.")
 

@@ -73,18 +73,25 @@ def place_rest(
     return spread_duplicates(xy)
 
 
-def spread_duplicates(xy: np.ndarray, radius: float = 0.004) -> np.ndarray:
+def spread_duplicates(
+    xy: np.ndarray, radius: float = 0.004, *, spacing: float | None = None
+) -> np.ndarray:
     """Move points that share one position apart, so every movie is a dot of its own.
 
     Points placed at the same spot (identical vectors, or a genre centre for movies with no
-    vector) are laid out on a small sunflower spiral around it, in item order (deterministic);
-    ``radius`` is the spacing as a share of the map's larger side. The first point of each stack
-    keeps its place. Returns a new (n, 2) float32 array.
+    vector) are laid out on a small sunflower spiral around it, in item order (deterministic):
+    the k-th moved point of a stack at distance ``step * sqrt(k)`` and angle ``k`` times the
+    golden angle. ``step`` is ``spacing`` when given (in map units), else ``radius`` times the
+    map's larger side. The first point of each stack keeps its place. Returns a new (n, 2)
+    float32 array.
     """
     xy = np.asarray(xy, dtype=np.float32).copy()
     if len(xy) < 2:
         return xy
-    step = radius * float(np.ptp(xy, axis=0).max() or 1.0)
+    if spacing is not None:
+        step = float(spacing)
+    else:
+        step = radius * float(np.ptp(xy, axis=0).max() or 1.0)
     _, inverse, counts = np.unique(xy, axis=0, return_inverse=True, return_counts=True)
     inverse = inverse.ravel()
     golden = np.pi * (3.0 - np.sqrt(5.0))

@@ -526,3 +526,22 @@ def test_popularity_rerank_moves_the_popular_up_or_down():
     assert mainstream.index(1) < mainstream.index(0) and niche[0] == 0
     assert niche.index(2) < niche.index(1)  # the rarely-rated 3.9 overtakes the popular 4.0
     assert list(popularity_rerank(np.ones(3), np.ones(3), 1.0)) == [0, 1, 2]  # ties keep order
+
+
+def test_top_codes_is_the_ranking_recommend_uses(art_dir, rng):
+    art = recsys.load(art_dir)
+    ids = art.items["movieId"].to_numpy()
+    n_ratings = art.items["n_ratings"].to_numpy()
+    for _ in range(30):
+        rated = {int(m): float(rng.choice([1.0, 3.0, 5.0])) for m in rng.choice(ids, 4, False)}
+        k, support = int(rng.integers(1, 20)), int(rng.choice([0, 3, 10]))
+        prof = art.profile(rated)
+        got = art.top_codes(prof.result.scores, k, prof.codes, min_support=support)
+        picks = art.recommend(rated, k=k, min_support=support, explain=False).picks
+        assert list(art.vocab.ids_of(got)) == list(picks["movieId"])
+        # Random scores with ties: best first, ties to the lower code, rated and rare left out.
+        scores = rng.integers(0, 5, len(ids)).astype(np.float32)
+        got = art.top_codes(scores, k, prof.codes, min_support=support)
+        keep = [c for c in range(len(ids)) if c not in set(prof.codes) and n_ratings[c] >= support]
+        assert list(got) == sorted(keep, key=lambda c: (-scores[c], c))[:k]
+    assert len(art.top_codes(scores, 0)) == 0

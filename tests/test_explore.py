@@ -15,9 +15,11 @@ import pytest
 
 from pages.ui.lists import min_ratings_options
 from pages.ui.mapview import (
+    add_highlights,
+    base_figure,
     distinctive_genres,
     fitted_mask,
-    map_figure,
+    hover_texts,
     selection_ids,
     spread_duplicates,
     summarize_selection,
@@ -26,10 +28,10 @@ from pages.ui.onboarding import kmeans, map_grid
 from pages.ui.profile import (
     decode_profile,
     encode_profile,
-    format_rating,
     group_rating,
     scale_values,
 )
+from pages.ui.report import cold_start_frame
 from pages.ui.search import (
     MAX_QUERY_CHARS,
     MAX_QUERY_WORDS,
@@ -37,7 +39,7 @@ from pages.ui.search import (
     deinvert_title,
     parse_query,
 )
-from pages.ui.tables import metrics_table, profile_size_frame, protocol_label
+from pages.ui.tables import metrics_table, protocol_label
 from pages.ui.teaching import explain_fold_in, explain_map, explain_metrics, explain_similarity
 from pages.ui.text import escape_markdown, imdb_url, tmdb_url
 from recsys.onboarding import foreign_title, normalize_text, onboarding_groups, taste_label
@@ -255,8 +257,6 @@ def test_scale_values_and_group_rating():
     assert scale_values((1, 5, 1)) == [1.0, 2.0, 3.0, 4.0, 5.0]
     assert group_rating(SCALE) == 4.5
     assert group_rating((1, 5, 1)) == 4.0
-    assert format_rating(None) == "—"
-    assert format_rating(4.5) == "4.5 ★"
 
 
 def test_links():
@@ -264,6 +264,20 @@ def test_links():
     assert tmdb_url(862) == "https://www.themoviedb.org/movie/862"
     assert imdb_url(pd.NA) is None and tmdb_url(None) is None
     assert tmdb_url(float("nan")) is None and imdb_url(0) is None
+
+
+def test_movie_facts_line():
+    from pages.ui.widgets import movie_facts
+
+    row = pd.Series(
+        {"genres": ["Comedy", "Drama"], "n_ratings": 120, "mean_rating": 3.8512, "imdbId": 114709}
+    )
+    assert movie_facts(row) == (
+        "Comedy, Drama · rated by 120 people, mean 3.85 ★ · "
+        "[IMDb](https://www.imdb.com/title/tt0114709/)"
+    )
+    bare = pd.Series({"genres": [], "n_ratings": 1, "mean_rating": 5.0, "imdbId": None})
+    assert movie_facts(bare) == "no genre · rated by 1 people, mean 5.00 ★"
 
 
 # -- URL profiles -------------------------------------------------------------------------------
@@ -477,11 +491,23 @@ def test_summarize_selection():
     assert empty.n == 0 and empty.movies.empty and empty.genres.empty
 
 
-def test_map_figure_traces_and_safe_hover():
+def _live_map(items, projection, colour_by="distinctive genre", genre=None, fitted=None, **layers):
+    """The map as the app draws it (pages/ui/artifacts.map_data + base_map, then
+    mapping.draw): spread positions, the base figure, a visitor's layers on a copy."""
+    import plotly.graph_objects as go
+
+    hover = hover_texts(items)
+    xy = spread_duplicates(projection)
+    fig = go.Figure(base_figure(items, xy, colour_by, genre, hover, fitted))
+    add_highlights(fig, xy, items["movieId"].to_numpy(), hover, **layers)
+    return fig
+
+
+def test_map_traces_and_safe_hover():
     genres = [["Comedy"], ["Drama"], [], ["Comedy", "Drama"]]
     items = _items(["<b>Bold</b> (2000)", "B (2001)", "C (2002)", "D (2003)"], genres=genres)
     xy = np.arange(8, dtype=np.float32).reshape(4, 2)
-    fig = map_figure(
+    fig = _live_map(
         items, xy, highlights={"Your ratings": [0], "Your picks": [1, 2]}, you=(0.5, 0.5)
     )
     names = [t.name for t in fig.data]
@@ -491,13 +517,13 @@ def test_map_figure_traces_and_safe_hover():
     assert "&lt;b&gt;Bold&lt;/b&gt;" in fig.data[0].hovertext[0]
     assert "<b>" not in fig.data[0].hovertext[0]
     for mode in ("year", "popularity", "mean rating"):
-        fig = map_figure(items, xy, colour_by=mode)
+        fig = _live_map(items, xy, colour_by=mode)
         assert fig.data[-1].marker.colorscale is not None
-    fig = map_figure(items, xy, colour_by="one genre", genre="Drama")
+    fig = _live_map(items, xy, colour_by="one genre", genre="Drama")
     assert [t.name for t in fig.data] == ["other movies", "Drama"]
     assert sorted(fig.data[1].customdata) == [20, 40]
     with pytest.raises(ValueError):
-        map_figure(items, xy, colour_by="nope")
+        _live_map(items, xy, colour_by="nope")
 
 
 def test_distinctive_genre_is_the_rarest_of_a_movies_genres():
@@ -553,7 +579,7 @@ def test_map_clicks_select_and_the_legend_sits_below():
     items = _items(["A (2000)", "B (2001)", "C (2002)", "D (2003)"], genres=genres)
     xy = np.zeros((4, 2), np.float32)  # all on one spot
     fitted = np.array([True, True, False, True])
-    fig = map_figure(items, xy, fitted=fitted)
+    fig = _live_map(items, xy, fitted=fitted)
     assert fig.layout.dragmode is None  # Streamlit then starts in pan mode: a click selects
     assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0
     comedy = fig.data[0]
@@ -562,7 +588,7 @@ def test_map_clicks_select_and_the_legend_sits_below():
     assert "placed beside" in comedy.hovertext[1] and "placed" not in comedy.hovertext[0]
     points = np.c_[[x for t in fig.data for x in t.x], [y for t in fig.data for y in t.y]]
     assert len(np.unique(points, axis=0)) == 4  # four movies, four dots
-    year = map_figure(items, xy, colour_by="year")
+    year = _live_map(items, xy, colour_by="year")
     bar = year.data[-1].marker.colorbar
     assert bar.orientation == "h" and bar.y >= 1.0  # above the plot, never under the legend
 
@@ -655,9 +681,9 @@ def test_metrics_table_and_profile_sizes():
     assert list(table.index) == ["a"]
     assert list(table.columns) == ["ndcg@10", "recall@10", "ndcg@20", "train_seconds"]
     assert metrics_table({"b": {}}, "users").empty
-    frame = profile_size_frame({"a": MANIFEST, "b": {}})
+    frame = cold_start_frame(None, {"a": MANIFEST, "b": {}})
     assert len(frame) == 3 and set(frame["ratings"]) == {1, 5}
-    assert profile_size_frame({"b": {"metrics": {}}}).empty
+    assert cold_start_frame(None, {"b": {"metrics": {}}}).empty
     label = protocol_label("users", MANIFEST["metrics"]["users"])
     assert label.startswith("users (strong generalisation") and "user_frac=0.2" in label
 

@@ -39,6 +39,14 @@ def test_spread_duplicates_gives_every_point_its_own_place():
     np.testing.assert_array_equal(spread_duplicates(xy, radius=0.01), out)  # deterministic
 
 
+def test_spread_duplicates_takes_an_absolute_spacing():
+    xy = np.array([[0, 0], [5, 5], [0, 0], [0, 0], [10, 10], [5, 5]], np.float32)
+    out = spread_duplicates(xy, radius=0.5, spacing=0.2)  # spacing wins over radius
+    np.testing.assert_array_equal(out[[0, 1, 4]], xy[[0, 1, 4]])
+    moved = np.linalg.norm(out - xy, axis=1)
+    np.testing.assert_allclose(moved[[2, 3, 5]], 0.2 * np.sqrt([1, 2, 1]), rtol=1e-5)
+
+
 def test_project_items_fits_on_well_rated_items_only(rng):
     emb = rng.normal(size=(120, 6)).astype(np.float32)
     emb[100:] = 0.0  # never-positive items have zero vectors

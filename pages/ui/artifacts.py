@@ -92,9 +92,7 @@ def derived(path: str, stamp: str) -> Derived:
     years = (int(year.min()), int(year.max())) if len(year) else None
     return Derived(
         search=TitleSearch(items["title"].tolist(), items["n_ratings"].to_numpy()),
-        groups=onboarding_groups(items, model.item_embeddings, seed=0)
-        if model.item_embeddings is not None
-        else [],
+        groups=onboarding_groups(items, model.item_embeddings, seed=0),
         genres=genre_vocabulary(items),
         years=years,
         ids=frozenset(int(m) for m in items["movieId"]),

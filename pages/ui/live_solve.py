@@ -75,7 +75,11 @@ def top_codes(
     scores: np.ndarray, rated: np.ndarray, n_ratings: np.ndarray, min_support: int, k: int = TOP
 ) -> np.ndarray:
     """The ``k`` best-scored item codes that are not ``rated`` and have at least ``min_support``
-    ratings (ties to the smaller code, as ``recommend``): (k,) int64."""
+    ratings (ties to the smaller code, as ``recommend``): (k,) int64.
+
+    The page ranks with :meth:`recsys.Artifact.top_codes` (recommend's own ranking); this
+    array-only form stays because tests/test_app_teach.py imports it (tests/test_views_pure.py
+    checks that both agree)."""
     keep = np.asarray(n_ratings) >= min_support
     keep[np.asarray(rated, np.int64)] = False
     cand = np.flatnonzero(keep)
@@ -180,9 +184,9 @@ def live_solve(ctx: Ctx) -> None:
         )
     live = with_params(fold, reg, alpha)
     result = live.fold_in(prof.codes, prof.ratings)
-    n_ratings = model.items["n_ratings"].to_numpy()
-    ours = top_codes(result.scores, prof.codes, n_ratings, model.min_support)
-    theirs = top_codes(prof.result.scores, prof.codes, n_ratings, model.min_support)
+    # Unrated movies with the model's minimum support, ranked as recommend ranks them.
+    ours = model.top_codes(result.scores, TOP, prof.codes)
+    theirs = model.top_codes(prof.result.scores, TOP, prof.codes)
     titles = model.items["title"].to_numpy()
     angle = angle_degrees(prof.result.user_vector, result.user_vector)
     same = len(set(ours) & set(theirs))

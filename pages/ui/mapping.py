@@ -34,7 +34,7 @@ from .text import escape_markdown
 from .visitor import pick_settings, picks, ratings, setting
 from .widgets import (
     codes_of,
-    links_markdown,
+    movie_facts,
     rated_by_column,
     rating_widget,
     similarity_column,
@@ -165,6 +165,24 @@ def view_base(path: str, stamp: str, view: str, colour: str, genre: str | None, 
     return base_figure(model.items, data.xy, colour, genre, data.hover, data.fitted, height)
 
 
+@st.cache_resource(max_entries=32, show_spinner="Drawing the map…")
+def similarity_base(path: str, stamp: str, view: str, code: int, height: int):
+    """The base figure of one artifact's ``view`` map with every dot coloured by its cosine to
+    item ``code`` in the full embedding space (shared: copy before adding to it)."""
+    m, data = load_model(path, stamp), view_data(path, stamp, view)
+    return base_figure(
+        m.items,
+        data.xy,
+        "similarity",
+        None,
+        data.hover,
+        data.fitted,
+        height,
+        values=cosine_to(m.item_embeddings, code),
+        values_label=f"cosine to {title_of(m, int(m.vocab.ids[code]))[:40]}",
+    )
+
+
 @st.cache_resource(max_entries=16, show_spinner=False)
 def view_regions(path: str, stamp: str, view: str) -> list[tuple[float, float, str]]:
     """:func:`pages.ui.mapview.region_labels` of one artifact's ``view`` map (cached)."""
@@ -194,6 +212,22 @@ def trail(m: recsys.Artifact, rated: dict, coords: np.ndarray) -> list[tuple[flo
     return out
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def trail_steps(
+    path: str, stamp: str, view: str, profile: tuple[tuple[int, float], ...]
+) -> list[tuple[float, float]]:
+    """:func:`trail` of one artifact's ``view`` map for ``profile`` ((movieId, rating) pairs in
+    the order given), cached: it folds in up to :data:`MAX_TRAIL` profiles, and every rerun of
+    the page (a click on a dot, a lasso) would repeat them."""
+    return trail(load_model(path, stamp), dict(profile), view_data(path, stamp, view).xy)
+
+
+def search_codes(ctx: Ctx, c: MapControls) -> np.ndarray:
+    """The code of the title matching the "Highlight a title" query (one at most; empty without
+    a query or a match). The page computes it once and hands it to every :func:`draw`."""
+    return ctx.derived().search.search(c.query, limit=1) if c.query else np.array([], np.int64)
+
+
 def _highlights(
     ctx: Ctx, m: recsys.Artifact, c: MapControls, search_codes: np.ndarray, xy: np.ndarray
 ) -> tuple[dict[str, np.ndarray], tuple[float, float] | None]:
@@ -206,7 +240,9 @@ def _highlights(
     if "Your ratings" in c.layers and rated:
         out["Your ratings"] = codes_of(m, rated)
     if "Your picks" in c.layers:
-        out["Your picks"] = codes_of(m, picks(m, pick_settings(ctx)).picks["movieId"])
+        # Only the ids are drawn: no "because" column to compute.
+        rec = picks(m, pick_settings(ctx), explain=False)
+        out["Your picks"] = codes_of(m, rec.picks["movieId"])
     if len(search_codes):
         movie_id = int(model.vocab.ids[int(search_codes[0])])
         out[f"Search: {title_of(model, movie_id)}"] = codes_of(m, [movie_id])
@@ -233,39 +269,29 @@ def focused_movie(m: recsys.Artifact) -> int | None:
     return m.code(ids[0])
 
 
-def draw(ctx: Ctx, m: recsys.Artifact, name: str, c: MapControls, height: int) -> None:
+def draw(
+    ctx: Ctx, m: recsys.Artifact, name: str, c: MapControls, height: int, found: np.ndarray
+) -> None:
     """One model's map: the cached base figure, copied, with this visitor's layers on top; with
-    one movie selected, every dot coloured by its cosine to that movie in the full space."""
+    one movie selected, every dot coloured by its cosine to that movie in the full space.
+    ``found``: :func:`search_codes` of this run (codes in the current model)."""
     path = ctx.path if m is ctx.model else ctx.manifests[name]["path"]
     stamp = ctx.stamp if m is ctx.model else files_stamp(path)
     view = c.view if c.view in map_views(m) else map_views(m)[0]
     data = view_data(path, stamp, view)
     code = focused_movie(m)
-    if code is not None and m.item_embeddings is not None:
-        fig = base_figure(
-            m.items,
-            data.xy,
-            "similarity",
-            None,
-            data.hover,
-            data.fitted,
-            height,
-            values=cosine_to(m.item_embeddings, code),
-            values_label=f"cosine to {title_of(m, int(m.vocab.ids[code]))[:40]}",
-        )
+    if code is not None:
+        fig = go.Figure(similarity_base(path, stamp, view, code, height))
     else:
         genre = c.genre if c.colour == "one genre" else None
         fig = go.Figure(view_base(path, stamp, view, c.colour, genre, height))
-    search_codes = (
-        ctx.derived().search.search(c.query, limit=1) if c.query else np.array([], np.int64)
-    )
     if "Region labels" in c.layers:
         add_region_labels(fig, view_regions(path, stamp, view))
-    hl, you = _highlights(ctx, m, c, search_codes, data.xy)
+    hl, you = _highlights(ctx, m, c, found, data.xy)
     steps = None
     rated = ratings()
     if "Your trail" in c.layers and rated:
-        steps = trail(m, rated, data.xy)
+        steps = trail_steps(path, stamp, view, tuple(rated.items()))
     title = f"{name} · {m.model_name}" if c.compare != NONE else None
     add_highlights(fig, data.xy, m.items["movieId"].to_numpy(), data.hover, hl, you, title, steps)
     key = f"map_chart_{name}"
@@ -279,7 +305,7 @@ def draw(ctx: Ctx, m: recsys.Artifact, name: str, c: MapControls, height: int) -
         selection_mode=("points", "box", "lasso"),
         config={"scrollZoom": False, "displaylogo": False},
     )
-    if code is not None and m.item_embeddings is not None:
+    if code is not None:
         eligible = m.items["n_ratings"].to_numpy() >= m.min_support
         shared, full, _ = neighbour_overlap(
             m.item_embeddings, raw_coords(m, view), code, eligible, 10
@@ -335,11 +361,7 @@ def _selected_movie(model: recsys.Artifact, movie_id: int, head) -> None:
     row = model.items.iloc[code]
     cols = st.columns([2, 3])
     with cols[0]:
-        st.markdown(
-            f"{escape_markdown(', '.join(row['genres']) or 'no genre')} · rated by "
-            f"{int(row['n_ratings'])} people, mean {float(row['mean_rating']):.2f} ★"
-            + (f" · {links_markdown(row)}" if links_markdown(row) else "")
-        )
+        st.markdown(movie_facts(row))
         rating_widget(movie_id, "map", "Your rating", model.rating_scale)
     with cols[1]:
         nb = model.similar(movie_id, 10)
@@ -347,7 +369,7 @@ def _selected_movie(model: recsys.Artifact, movie_id: int, head) -> None:
             {
                 "title": nb["title"].astype(str),
                 "similarity": nb["similarity"].astype(float),
-                "rated by": model.items["n_ratings"].to_numpy()[codes_of(model, nb["movieId"])],
+                "rated by": nb["n_ratings"].to_numpy(),
             }
         )
         table.index = np.arange(1, len(table) + 1)

@@ -1,8 +1,10 @@
 """The embedding map: the Plotly figure, genres for colouring, and what a selection holds.
 
-:func:`map_figure` draws the projection as WebGL scatter traces whose points carry their movieId;
-:func:`selection_ids` maps a Plotly selection back to movies and :func:`summarize_selection`
-lists them with their over-represented genres. Plotly is imported by :func:`map_figure` only.
+:func:`base_figure` draws the projection (display positions from :func:`spread_duplicates`) as
+WebGL scatter traces whose points carry their movieId, and :func:`add_highlights` draws a
+visitor's layers on a copy of it; :func:`selection_ids` maps a Plotly selection back to movies
+and :func:`summarize_selection` lists them with their over-represented genres. Plotly is imported
+inside the drawing functions only, so the other helpers need no Plotly.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from recsys import projection
 from recsys.onboarding import NOT_GENRES  # formats, not kinds of film: never distinctive
 
+from .onboarding import kmeans
 from .text import positive_int
 
 __all__ = [
@@ -32,7 +36,6 @@ __all__ = [
     "summarize_selection",
     "COLOUR_MODES",
     "hover_texts",
-    "map_figure",
     "cosine_to",
     "neighbour_overlap",
     "norm_popularity",
@@ -193,30 +196,17 @@ def spread_duplicates(xy: np.ndarray, spacing: float | None = None) -> np.ndarra
     Movies at identical positions (export places every movie with a zero vector at its genre's
     centre, and others on the mean of the same fitted movies) would be drawn as one dot while a
     box selection counts them all. Each such group keeps its first movie (lowest code) in place
-    and spreads the others on a sunflower spiral around it, the k-th at radius
-    ``spacing * sqrt(k)`` and angle ``k`` times the golden angle: deterministic, evenly filled,
-    and about ``spacing`` apart. ``spacing`` defaults to 0.4 % of the larger side of the central
-    99 % of the map (about one marker on a 640-pixel chart).
+    and spreads the others on a sunflower spiral around it
+    (:func:`recsys.projection.spread_duplicates`), the k-th at radius ``spacing * sqrt(k)``:
+    deterministic, evenly filled, and about ``spacing`` apart. ``spacing`` defaults to 0.4 % of
+    the larger side of the central 99 % of the map (about one marker on a 640-pixel chart).
     """
-    xy = np.asarray(xy, np.float64)
-    out = xy.copy()
     if len(xy) < 2:
-        return out.astype(np.float32)
+        return np.asarray(xy, np.float32).copy()
     if spacing is None:
-        x_range, y_range = _core_ranges(xy)
+        x_range, y_range = _core_ranges(np.asarray(xy, np.float64))
         spacing = 0.004 * max(x_range[1] - x_range[0], y_range[1] - y_range[0])
-    _, inverse, counts = np.unique(xy, axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.reshape(-1)
-    stacked = np.flatnonzero(counts[inverse] > 1)
-    order = stacked[np.lexsort((stacked, inverse[stacked]))]  # by group, then code
-    group = inverse[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
-    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    golden = np.pi * (3.0 - np.sqrt(5.0))
-    radius = spacing * np.sqrt(rank)
-    out[order, 0] += radius * np.cos(rank * golden)
-    out[order, 1] += radius * np.sin(rank * golden)
-    return out.astype(np.float32)
+    return projection.spread_duplicates(xy, spacing=spacing)
 
 
 def base_figure(
@@ -456,28 +446,6 @@ def add_highlights(
         fig.update_layout(title={"text": html.escape(title)}, margin={"t": 80})
 
 
-def map_figure(
-    items: pd.DataFrame,
-    projection: np.ndarray,
-    colour_by: str = "distinctive genre",
-    genre: str | None = None,
-    highlights: Mapping[str, Sequence[int]] | None = None,
-    you: tuple[float, float] | None = None,
-    height: int = 640,
-    title: str | None = None,
-    hover: Sequence[str] | None = None,
-    fitted: np.ndarray | None = None,
-):
-    """The whole map in one call: :func:`spread_duplicates`, :func:`base_figure`, then
-    :func:`add_highlights` (the app caches the base figure and adds a visitor's layers to a
-    copy)."""
-    hover = hover_texts(items) if hover is None else np.asarray(hover, dtype=object)
-    xy = spread_duplicates(projection)
-    fig = base_figure(items, xy, colour_by, genre, hover, fitted, height)
-    add_highlights(fig, xy, items["movieId"].to_numpy(), hover, highlights, you, title)
-    return fig
-
-
 def _core_ranges(xy: np.ndarray, keep: float = 0.99) -> tuple[list[float], list[float]]:
     """Axis ranges that frame the central ``keep`` share of the points on each axis (plus a
     margin): a few far-flung rarely-rated movies would otherwise shrink the map to a blob.
@@ -585,25 +553,6 @@ def norm_figure(
     return fig
 
 
-def _kmeans(xy: np.ndarray, k: int, seed: int, iterations: int = 25) -> np.ndarray:
-    """Cluster labels (n,) of 2-D points by Lloyd's k-means with k-means++ seeding (seeded)."""
-    rng = np.random.default_rng(seed)
-    centres = [xy[rng.integers(len(xy))]]
-    for _ in range(1, k):
-        d2 = np.min([((xy - c) ** 2).sum(1) for c in centres], axis=0)
-        total = d2.sum()
-        centres.append(xy[rng.choice(len(xy), p=d2 / total)] if total > 0 else xy[0])
-    c = np.array(centres)
-    labels = np.zeros(len(xy), np.int64)
-    for _ in range(iterations):
-        labels = ((xy[:, None, :] - c[None, :, :]) ** 2).sum(-1).argmin(1)
-        new = np.array([xy[labels == j].mean(0) if (labels == j).any() else c[j] for j in range(k)])
-        if np.allclose(new, c):
-            break
-        c = new
-    return labels
-
-
 def region_labels(
     xy: np.ndarray,
     genres: Sequence[Sequence[str]],
@@ -623,7 +572,7 @@ def region_labels(
     n = len(xy)
     if n < 2 * k:
         return []
-    labels = _kmeans(xy, k, seed)
+    labels, _ = kmeans(xy, k, seed=seed, n_iter=25)
     catalogue = pd.Series([g for gs in genres for g in gs if g not in NOT_GENRES]).value_counts()
     out = []
     for j in range(k):

@@ -17,6 +17,7 @@ import recsys
 from .artifacts import Ctx
 from .text import escape_markdown
 from .visitor import ratings
+from .widgets import title_of
 
 __all__ = ["TOP", "angle_degrees", "entered_left", "movement_line", "vector_moved"]
 
@@ -91,11 +92,8 @@ def vector_moved(ctx: Ctx, rec: recsys.Recommendations) -> None:
         if last is not None:
             entered, left = entered_left(last["top"], top)
             titles = dict(zip(rec.picks["movieId"].astype(int), rec.picks["title"]))
-            items = ctx.model.items
             for m in left:  # titles of picks that left are not in this run's picks
-                code = ctx.model.code(m)
-                if code is not None:
-                    titles[m] = str(items["title"].iat[code])
+                titles[m] = title_of(ctx.model, m)
             line = movement_line(angle_degrees(last["vector"], vector), entered, left, titles)
     else:
         line = last["line"]

@@ -18,7 +18,7 @@ from .text import escape_markdown
 from .visitor import setting
 from .widgets import (
     codes_of,
-    links_markdown,
+    movie_facts,
     rated_by_column,
     rating_widget,
     similarity_column,
@@ -79,17 +79,15 @@ def choose(ctx: Ctx) -> Choice:
         [NONE, *others],
         **setting("sim_compare", NONE, valid=lambda v: v if v in others else NONE),
     )
-    metric = "cosine"
-    if model.item_embeddings is not None:
-        metric = st.radio(
-            "Similarity",
-            list(METRICS),
-            format_func=METRICS.get,
-            horizontal=True,
-            help="Cosine compares directions only; the dot product also multiplies by the "
-            "vectors' lengths, which grow with popularity (see the scatter below).",
-            **setting("sim_metric", "cosine", valid=lambda v: v if v in METRICS else "cosine"),
-        )
+    metric = st.radio(
+        "Similarity",
+        list(METRICS),
+        format_func=METRICS.get,
+        horizontal=True,
+        help="Cosine compares directions only; the dot product also multiplies by the "
+        "vectors' lengths, which grow with popularity (see the scatter below).",
+        **setting("sim_metric", "cosine", valid=lambda v: v if v in METRICS else "cosine"),
+    )
     return Choice(int(movie_id), int(k), compare, metric)
 
 
@@ -98,12 +96,7 @@ def movie_header(model: recsys.Artifact, movie_id: int) -> None:
     row = model.items.iloc[model.code(movie_id)]
     info = st.columns([3, 2], vertical_alignment="center")
     with info[0]:
-        st.markdown(
-            f"### {escape_markdown(row['title'])}\n"
-            f"{escape_markdown(', '.join(row['genres']) or 'no genre')} · rated by "
-            f"{int(row['n_ratings'])} people, mean {float(row['mean_rating']):.2f} ★"
-            + (f" · {links_markdown(row)}" if links_markdown(row) else "")
-        )
+        st.markdown(f"### {escape_markdown(row['title'])}\n{movie_facts(row)}")
     with info[1]:
         rating_widget(movie_id, "sim", "Your rating", model.rating_scale)
 
@@ -118,22 +111,29 @@ def _go_to(table_key: str, ids: list[int]) -> None:
         st.session_state.setdefault("_settings", {})["sim_movie"] = ids[rows[0]]
 
 
+def neighbour_list(
+    m: recsys.Artifact, movie_id: int, k: int, metric: str = "cosine"
+) -> pd.DataFrame | None:
+    """``m.similar(movie_id, k, metric=...)``, or None when ``m``'s catalogue lacks the movie
+    (every loaded artifact has item vectors, so both metrics are always available)."""
+    if m.code(movie_id) is None:
+        return None
+    return m.similar(movie_id, int(k), metric=metric)
+
+
 def neighbour_table(
     m: recsys.Artifact,
     name: str,
-    movie_id: int,
-    k: int,
+    nb: pd.DataFrame | None,
     other_ids: set[int] | None,
     metric: str = "cosine",
 ) -> list[int]:
-    """Draw one model's neighbour list (by ``metric``); returns its movie ids."""
+    """Draw one model's neighbour list ``nb`` (:func:`neighbour_list`, by ``metric``; None: the
+    model does not know the movie); returns its movie ids."""
     st.markdown(f"**{escape_markdown(name)}** · {escape_markdown(m.model_name)}")
-    if m.code(movie_id) is None:
+    if nb is None:
         st.info("This model's catalogue does not contain this movie.")
         return []
-    if metric == "dot" and m.item_embeddings is None:
-        metric = "cosine"
-    nb = m.similar(movie_id, int(k), metric=metric)
     codes = codes_of(m, nb["movieId"])
     table = pd.DataFrame(
         {
@@ -178,35 +178,23 @@ def neighbours(ctx: Ctx, choice: Choice) -> None:
     the ones they share marked."""
     model, movie_id, k, compare = ctx.model, choice.movie_id, choice.k, choice.compare
     metric = choice.metric
+    nb_a = neighbour_list(model, movie_id, k, metric)
     if compare == NONE:
-        neighbour_table(model, ctx.name, movie_id, k, None, metric)
+        neighbour_table(model, ctx.name, nb_a, None, metric)
     else:
         other = load_named(ctx, compare)
         if other is None:
             st.warning(escape_markdown(f"Model {compare} could not be loaded."))
-            neighbour_table(model, ctx.name, movie_id, k, None, metric)
+            neighbour_table(model, ctx.name, nb_a, None, metric)
         else:
-            ids_a = (
-                set()
-                if model.code(movie_id) is None
-                else set(model.similar(movie_id, int(k), metric=metric)["movieId"])
-            )
-            ids_b = (
-                set()
-                if other.code(movie_id) is None
-                else set(
-                    other.similar(
-                        movie_id,
-                        int(k),
-                        metric=metric if other.item_embeddings is not None else "cosine",
-                    )["movieId"]
-                )
-            )
+            nb_b = neighbour_list(other, movie_id, k, metric)
+            ids_a = set() if nb_a is None else set(nb_a["movieId"])
+            ids_b = set() if nb_b is None else set(nb_b["movieId"])
             cols = st.columns(2)
             with cols[0]:
-                neighbour_table(model, ctx.name, movie_id, k, {int(x) for x in ids_b}, metric)
+                neighbour_table(model, ctx.name, nb_a, {int(x) for x in ids_b}, metric)
             with cols[1]:
-                neighbour_table(other, compare, movie_id, k, {int(x) for x in ids_a}, metric)
+                neighbour_table(other, compare, nb_b, {int(x) for x in ids_a}, metric)
             overlap = len(ids_a & ids_b)
             st.caption(
                 f"{overlap} of {int(k)} neighbours are shared: two models trained on the same data "
@@ -217,7 +205,7 @@ def neighbours(ctx: Ctx, choice: Choice) -> None:
 def dot_vs_cosine(m: recsys.Artifact, movie_id: int, k: int) -> None:
     """Vector length against number of ratings, with the chosen movie's ``k`` neighbours by dot
     product and by cosine marked, and one sentence saying what it shows."""
-    if m.item_embeddings is None or m.code(movie_id) is None:
+    if m.code(movie_id) is None:
         return
     norms, rho = norm_popularity(m.item_embeddings, m.items["n_ratings"].to_numpy())
     # Cosine first, dot product drawn on top of it (where both lists hold a movie).

@@ -13,7 +13,6 @@ from typing import NamedTuple
 
 __all__ = [
     "scale_values",
-    "format_rating",
     "group_rating",
     "MAX_URL_RATINGS",
     "MAX_URL_CHARS",
@@ -31,13 +30,6 @@ def scale_values(scale: Sequence[float]) -> list[float]:
         return [low]
     n = int(round((high - low) / step))
     return [round(low + i * step, 6) for i in range(n + 1)]
-
-
-def format_rating(value: float | None) -> str:
-    """``4.5`` -> ``"4.5 ★"``, ``None`` -> ``"—"`` (not rated)."""
-    if value is None:
-        return "—"
-    return f"{float(value):g} ★"
 
 
 def group_rating(scale: Sequence[float]) -> float:

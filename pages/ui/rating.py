@@ -90,7 +90,11 @@ def elicitation_sentence(manifest: Mapping, at: str = ELICIT_AT) -> str | None:
     """One sentence naming the best measured way to start and its numbers, or None without
     curves: "Measured on this model, asking about the taste groups first works best: NDCG@10
     0.160 after 5 ratings, vs 0.140 for asking about random movies."."""
-    curves = elicitation_curves(manifest)
+    return _sentence(elicitation_curves(manifest), at)
+
+
+def _sentence(curves: Mapping[str, Mapping[str, float]], at: str = ELICIT_AT) -> str | None:
+    """:func:`elicitation_sentence` of curves already read (:func:`elicitation_curves`)."""
     found = best_strategy(curves, at)
     if found is None:
         return None
@@ -146,10 +150,11 @@ def _ask_first(ctx: Ctx, strategy: str) -> None:
 def quick_start(ctx: Ctx) -> None:
     """What to rate first: the measured-best strategy's movies when that is not the groups,
     and the one-click groups (each button rates its group's best-known movies)."""
-    sentence = elicitation_sentence(ctx.model.manifest)
+    curves = elicitation_curves(ctx.model.manifest)  # read once for the sentence and the order
+    sentence = _sentence(curves)
     if sentence:
         st.info(sentence, icon=":material/science:")
-        best, _ = best_strategy(elicitation_curves(ctx.model.manifest))
+        best, _ = best_strategy(curves)
         if best != "groups":
             _ask_first(ctx, best)
             st.markdown("**Or pick a kind of film**")

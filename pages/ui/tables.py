@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-__all__ = ["protocol_label", "metrics_table", "profile_size_frame"]
+__all__ = ["protocol_label", "metrics_table"]
 
 
 _METRIC_ORDER = ("ndcg", "recall", "precision", "hr", "mrr", "coverage", "novelty", "rmse", "mae")
@@ -60,22 +60,3 @@ def metrics_table(manifests: Mapping[str, Mapping], protocol: str) -> pd.DataFra
     table = table[cols]
     table.index.name = "artifact"
     return table
-
-
-def profile_size_frame(manifests: Mapping[str, Mapping]) -> pd.DataFrame:
-    """Long table (artifact, ratings, metric, value) of pick quality against the number of ratings
-    a visitor gives, from ``metrics["users"]["metrics"]["by_profile_size"]``; empty if absent."""
-    rows = []
-    for name, manifest in manifests.items():
-        users = (manifest.get("metrics") or {}).get("users") or {}
-        by_size = (users.get("metrics") or {}).get("by_profile_size") or {}
-        for size, values in by_size.items():
-            try:
-                n = int(size)
-            except (TypeError, ValueError):
-                continue
-            for metric, value in (values or {}).items():
-                if isinstance(value, (int, float)):
-                    rows.append((name, n, metric, float(value)))
-    frame = pd.DataFrame(rows, columns=["artifact", "ratings", "metric", "value"])
-    return frame.sort_values(["metric", "artifact", "ratings"]).reset_index(drop=True)

@@ -144,9 +144,11 @@ def explain_fold_in(manifest: Mapping, rating_scale: Sequence[float] | None = No
         )
     parts.append(explain_teaching_views(method))
     parts.append(
-        f"**Your ratings** are stored as given: each slider offers exactly the dataset's scale, "
-        f'{low:g} to {high:g} in steps of {step:g} ("—" means not rated). A one-click group '
-        f"rates its movies {group_rating(scale):g} (the top of the scale minus one step)."
+        f"**Your ratings** are stored as given: each movie's row of buttons offers exactly the "
+        f"dataset's scale, {low:g} to {high:g} in steps of {step:g}; a click rates, and clicking "
+        "the chosen value again clears the rating (no button chosen means not rated). A "
+        f"one-click group rates its movies {group_rating(scale):g} (the top of the scale minus "
+        "one step)."
     )
     parts.append(explain_popularity_knob())
     return "\n\n".join(parts)

@@ -160,8 +160,11 @@ def pick_settings(ctx: Ctx) -> PickSettings:
     )
 
 
-def picks(model: recsys.Artifact, settings: PickSettings) -> recsys.Recommendations:
-    """This visitor's picks with their filters and popularity knob."""
+def picks(
+    model: recsys.Artifact, settings: PickSettings, explain: bool = True
+) -> recsys.Recommendations:
+    """This visitor's picks with their filters and popularity knob; ``explain=False`` leaves
+    the "because" column empty (for callers that use only the ids)."""
     return model.recommend(
         ratings(),
         k=settings.k,
@@ -169,6 +172,7 @@ def picks(model: recsys.Artifact, settings: PickSettings) -> recsys.Recommendati
         years=settings.years,
         min_ratings=settings.min_ratings,
         popularity=float(settings.popularity),
+        explain=explain,
     )
 
 

@@ -8,15 +8,13 @@ import streamlit as st
 import recsys
 
 from .profile import scale_values
-from .text import imdb_url, tmdb_url
+from .text import escape_markdown, imdb_url, tmdb_url
 from .visitor import ratings, rerun_fragments, set_rating
-
-NOT_RATED = "—"  # how "not rated" reads in text
 
 
 def _on_rating_widget(key: str, movie_id: int, rerun: tuple[str, ...]) -> None:
     value = st.session_state.get(key)
-    set_rating(movie_id, None if value in (None, NOT_RATED) else float(value))
+    set_rating(movie_id, None if value is None else float(value))
     rerun_fragments(rerun)
 
 
@@ -109,6 +107,17 @@ def links_markdown(row) -> str:
     return " · ".join(out)
 
 
+def movie_facts(row) -> str:
+    """One movie's facts line (Markdown-safe): ``"Comedy, Drama · rated by 120 people, mean
+    3.85 ★ · [IMDb](...) · [TMDB](...)"`` for a row of ``items`` (links where present)."""
+    links = links_markdown(row)
+    return (
+        f"{escape_markdown(', '.join(row['genres']) or 'no genre')} · rated by "
+        f"{int(row['n_ratings'])} people, mean {float(row['mean_rating']):.2f} ★"
+        + (f" · {links}" if links else "")
+    )
+
+
 def codes_of(model: recsys.Artifact, movie_ids) -> np.ndarray:
     """Item codes of the ids the model knows (unknown ids are left out), in the given order."""
     codes = model.codes(movie_ids)
@@ -116,8 +125,8 @@ def codes_of(model: recsys.Artifact, movie_ids) -> np.ndarray:
 
 
 def embedding_dim(model: recsys.Artifact | None) -> int | None:
-    """Size of the model's item vectors (None when it has none)."""
-    if model is None or model.item_embeddings is None:
+    """Size of the model's item vectors (None without a model, e.g. one that failed to load)."""
+    if model is None:
         return None
     return int(model.item_embeddings.shape[1])
 

@@ -372,16 +372,13 @@ class Artifact:
         support = max(int(min_ratings), self._support(min_support))
         prof = self.profile(ratings)
         scores = prof.result.scores.astype(np.float64)
-        keep = self._candidates(prof.codes if exclude_rated else (), genres, years, support)
-        candidates = np.flatnonzero(keep)
         items = self.items
-        order = np.lexsort((candidates, -scores[candidates]))  # ties: lower code first
+        rated = prof.codes if exclude_rated else ()
+        n = max(k, POPULARITY_POOL) if popularity != 0.0 else max(k, 0)
+        top = self.top_codes(scores, n, rated, genres=genres, years=years, min_support=support)
         if popularity != 0.0:
-            pool = candidates[order[: max(k, POPULARITY_POOL)]]
-            n_ratings = items["n_ratings"].to_numpy()[pool]
-            top = pool[popularity_rerank(scores[pool], n_ratings, popularity)][: max(k, 0)]
-        else:
-            top = candidates[order[: max(k, 0)]]
+            n_ratings = items["n_ratings"].to_numpy()[top]
+            top = top[popularity_rerank(scores[top], n_ratings, popularity)][: max(k, 0)]
         out = items.iloc[top].reset_index(drop=True)
         cols = ["movieId", "title", "year", "genres", "n_ratings"] + [
             c for c in ("imdbId", "tmdbId") if c in out
@@ -390,6 +387,26 @@ class Artifact:
         out.insert(4, "score", scores[top].astype(np.float32))
         out["because"] = self._because(prof, top) if explain else ""
         return Recommendations(out, prof.result.fallback, prof.unknown_ids)
+
+    def top_codes(
+        self,
+        scores: np.ndarray,
+        k: int,
+        exclude_codes=(),
+        *,
+        genres: list[str] | None = None,
+        years: tuple[int, int] | None = None,
+        min_support: int | None = None,
+    ) -> np.ndarray:
+        """The ranking :meth:`recommend` uses: codes of the ``k`` best-``scores`` items (n_items,)
+        that are not in ``exclude_codes`` (e.g. the rated movies) and pass the filters (any of
+        ``genres``, a year within ``years``, at least ``min_support`` ratings, default the
+        artifact's :attr:`min_support`), best first, ties to the lower code: (<= k,) int64."""
+        keep = self._candidates(exclude_codes, genres, years, self._support(min_support))
+        candidates = np.flatnonzero(keep)
+        scores = np.asarray(scores, np.float64)
+        order = np.lexsort((candidates, -scores[candidates]))  # ties: lower code first
+        return candidates[order[: max(int(k), 0)]]
 
     def _candidates(
         self,
