@@ -11,7 +11,7 @@ import pytest
 from test_app import plain
 
 from pages.ui.explain import PICK_KEY, WHAT_IF_KEY, bar_table, what_if_line
-from pages.ui.live_solve import _num, reg_options, system_latex, top_codes, with_params
+from pages.ui.live_solve import TOP, _num, reg_options, system_latex, with_params
 from pages.ui.movement import angle_degrees, entered_left, movement_line
 
 
@@ -129,13 +129,10 @@ def test_live_solve_sliders_change_the_picks_not_the_model(app, model):
     assert at.select_slider(key=reg_key).value == pytest.approx(0.05)
     fold = model.fold_in_model
     prof = model.profile(profile)
-    n = model.items["n_ratings"].to_numpy()
-    baseline = top_codes(prof.result.scores, prof.codes, n, model.min_support)
+    baseline = model.top_codes(prof.result.scores, TOP, prof.codes)
     big = reg_options(fold)[-1]  # far above the rest of A's diagonal
     live = with_params(fold, big, 0.02)
-    changed = top_codes(
-        live.fold_in(prof.codes, prof.ratings).scores, prof.codes, n, model.min_support
-    )
+    changed = model.top_codes(live.fold_in(prof.codes, prof.ratings).scores, TOP, prof.codes)
     assert set(changed) != set(baseline)  # premise: these values change the list
     at.select_slider(key=reg_key).set_value(big)
     at.select_slider(key=alpha_key).set_value(0.02).run()

@@ -194,21 +194,3 @@ def test_region_labels_name_the_over_represented_genre_on_a_real_dot():
     assert by_side == {"left": "Horror", "right": "Comedy"}
     for x, y, _ in labels:
         assert np.isclose(np.linalg.norm(xy - [x, y], axis=1).min(), 0.0)
-
-
-def test_live_solve_top_codes_agree_with_the_artifacts_ranking():
-    from pathlib import Path
-
-    from pages.ui.live_solve import top_codes
-
-    path = Path(__file__).resolve().parents[1] / "artifacts" / "ials"
-    if not (path / "manifest.json").exists():
-        pytest.skip("no committed artifact")
-    m = recsys.load(path)
-    rng = np.random.default_rng(0)
-    n_ratings = m.items["n_ratings"].to_numpy()
-    for _ in range(5):
-        rated = rng.choice(len(n_ratings), 20, replace=False)
-        scores = rng.normal(size=len(n_ratings)).astype(np.float32)
-        expected = top_codes(scores, rated, n_ratings, m.min_support)
-        assert list(m.top_codes(scores, 10, rated)) == list(expected)

@@ -2,7 +2,7 @@
 for confidence models, the confidence weight alpha) and compare the top 10 with the model's.
 
 The artifact is never changed: :func:`with_params` builds a new ``FoldIn`` with replaced
-scalars. Pure helpers (:func:`with_params`, :func:`top_codes`, :func:`system_latex`) are tested
+scalars. Pure helpers (:func:`with_params`, :func:`system_latex`) are tested
 without Streamlit; :func:`live_solve` draws the sliders, the two lists and the system.
 """
 
@@ -25,7 +25,6 @@ __all__ = [
     "KNOB_METHODS",
     "reg_options",
     "with_params",
-    "top_codes",
     "system_latex",
     "live_solve",
 ]
@@ -69,22 +68,6 @@ def with_params(fold: FoldIn, reg: float, alpha: float | None = None) -> FoldIn:
     # replace() builds a new FoldIn: the arrays are shared (read-only use), the cached Gramian is
     # computed again for the copy (one (d, n) x (n, d) product).
     return dataclasses.replace(fold, params=params)
-
-
-def top_codes(
-    scores: np.ndarray, rated: np.ndarray, n_ratings: np.ndarray, min_support: int, k: int = TOP
-) -> np.ndarray:
-    """The ``k`` best-scored item codes that are not ``rated`` and have at least ``min_support``
-    ratings (ties to the smaller code, as ``recommend``): (k,) int64.
-
-    The page ranks with :meth:`recsys.Artifact.top_codes` (recommend's own ranking); this
-    array-only form stays because tests/test_app_teach.py imports it (tests/test_views_pure.py
-    checks that both agree)."""
-    keep = np.asarray(n_ratings) >= min_support
-    keep[np.asarray(rated, np.int64)] = False
-    cand = np.flatnonzero(keep)
-    order = np.lexsort((cand, -np.asarray(scores, np.float64)[cand]))[:k]
-    return cand[order]
 
 
 def _num(x: float) -> str:
