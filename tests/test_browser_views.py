@@ -3,8 +3,9 @@ the Model report at 1400x900 scrolls only vertically, and a click on a map dot r
 and says how many of the movie's full-space neighbours the map keeps.
 
 Uses conftest.py's browser and a fresh_server of its own (the real artifacts/ when they hold a
-model, else the small fixture artifacts): its first request, for /report, is the server's first,
-which a fresh server runs in Streamlit's legacy multipage mode (pages/ui/frame.page_context)."""
+model, else the small fixture artifacts): its first request, for /similar, is the server's first,
+which a fresh server runs in Streamlit's legacy multipage mode (pages/ui/frame.page_context); the
+first click there must act on the value shown."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.slow
 _OVERFLOW_JS = "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
 
 
-def test_report_fits_1400_and_a_map_click_shows_the_overlap(fresh_server, browser):
+def test_first_click_report_width_and_map_overlap(fresh_server, browser):
     server = fresh_server
     from playwright.sync_api import expect
 
@@ -27,6 +28,19 @@ def test_report_fits_1400_and_a_map_click_shows_the_overlap(fresh_server, browse
     OUT.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(30_000)
+
+    # A fresh server's first request: the frame is drawn, and a first click changes the value
+    # shown (it once found every widget back at its default: Neighbours 10 -> 1 after "+").
+    page.goto(f"{server.url}/similar")
+    expect(page.get_by_role("heading", name="Similar movies")).to_be_visible()
+    expect(page.get_by_role("link", name="Embedding map")).to_be_visible()
+    neighbours = page.locator(".st-key-w_sim_k input")
+    expect(neighbours).to_have_value("10")
+    page.locator(".st-key-w_sim_k [data-testid='stNumberInputStepUp']").click()
+    expect(neighbours).to_have_value("11")
+    rows = page.locator("[data-testid='stDataFrame']").first
+    expect(rows).to_be_visible()
+    assert page.locator("[data-testid='stException']").count() == 0
 
     page.goto(f"{server.url}/report")
     expect(page.get_by_role("heading", name="Model report")).to_be_visible()

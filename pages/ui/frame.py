@@ -17,6 +17,7 @@ from .visitor import profile_summary, read_url_once, sync_url
 APP_TITLE = "Seeing recommendation embeddings"
 # Set by run_app when it has drawn the frame around the page it is about to run.
 _FRAMED = "_frame_drawn"
+_RERUN_FROM_LEGACY = "_rerun_from_legacy"  # page_context reran a page started alone
 
 
 def page_list() -> list:
@@ -58,13 +59,21 @@ def page_context() -> Ctx:
     script on its own in one case: a ``pages/`` folder beside the entrypoint puts a server
     process in the legacy multipage mode until ``st.navigation`` first runs, so the very first
     request of a fresh server for ``/map`` (and every run under ``AppTest``) starts the page
-    directly. Then the frame is drawn here, and the navigation call ends the legacy mode for the
-    rest of the process. The page stops after the setup page when no model loads.
+    directly. Then the navigation call here ends the legacy mode for the rest of the process and
+    the page reruns once (through app.py on a server); where it runs alone again (AppTest), the
+    frame is drawn here. The page stops after the setup page when no model loads.
     """
     if st.session_state.pop(_FRAMED, False):
         return st.session_state["_ctx"]
     ctx = load()
     _navigation_and_config(ctx)
+    if not st.session_state.get(_RERUN_FROM_LEGACY):
+        # The navigation call has ended the legacy mode; the next run goes through app.py and
+        # names this page's widgets differently, so a first click here would find every widget
+        # back at its default (Neighbours 10 -> 1 after "+"). Rerun now, once per session,
+        # before anything can be clicked.
+        st.session_state[_RERUN_FROM_LEGACY] = True
+        st.rerun()
     if not frame(ctx):
         st.stop()
     return ctx
